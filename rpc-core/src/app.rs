@@ -1,0 +1,102 @@
+//! [`App`]: a consumer type with its method table and limits, what a transport serves.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::consumer::Consumer;
+use crate::context::{Connection, ConsumerId};
+use crate::dispatch::{Dispatcher, Reply};
+use crate::limits::Limits;
+use crate::registry::{MethodEntry, MethodTable, RegistryError};
+
+/// A consumer type ready to serve: its method table, built once from every
+/// linked method, and its limits. Cheap to clone.
+///
+/// ```
+/// use channels_rpc::{rpc_method, Connection, Consumer, Scope, Transport};
+///
+/// #[derive(Consumer, Default)]
+/// struct Api;
+///
+/// #[rpc_method(consumer = Api)]
+/// fn ping() -> &'static str {
+///     "pong"
+/// }
+///
+/// let app = Api::app();
+/// let conn = Connection::for_consumer::<Api>(Scope::new(Transport::InProcess, "/"));
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let reply = rt.block_on(app.handle(&conn, br#"{"jsonrpc":"2.0","method":"ping","id":1}"#));
+/// assert_eq!(reply.unwrap().body(), br#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
+/// ```
+#[derive(Debug)]
+pub struct App<C> {
+    dispatcher: Arc<Dispatcher>,
+    _consumer: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for App<C> {
+    fn clone(&self) -> Self {
+        App {
+            dispatcher: self.dispatcher.clone(),
+            _consumer: PhantomData,
+        }
+    }
+}
+
+impl<C: Consumer> App<C> {
+    /// Builds the table; panics, naming both functions, if two methods share a name.
+    pub fn new() -> Self {
+        Self::try_new().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Builds the table, or says which methods collide.
+    pub fn try_new() -> Result<Self, RegistryError> {
+        let table = MethodTable::for_consumer(ConsumerId::of::<C>())?;
+        Ok(App {
+            dispatcher: Arc::new(Dispatcher::new(table, Limits::default())),
+            _consumer: PhantomData,
+        })
+    }
+
+    /// The same app with other limits.
+    pub fn limits(self, limits: Limits) -> Self {
+        let mut dispatcher = Arc::try_unwrap(self.dispatcher).unwrap_or_else(|shared| {
+            Dispatcher::new(
+                MethodTable::for_consumer(ConsumerId::of::<C>()).expect("built once already"),
+                *shared.limits(),
+            )
+        });
+        dispatcher.set_limits(limits);
+        App {
+            dispatcher: Arc::new(dispatcher),
+            _consumer: PhantomData,
+        }
+    }
+
+    /// The method (not notification handler) called `name`.
+    pub fn method(&self, name: &str) -> Option<&'static MethodEntry> {
+        self.dispatcher.table().method(name)
+    }
+
+    /// Every method and notification handler this consumer serves.
+    pub fn methods(&self) -> Vec<&'static MethodEntry> {
+        self.dispatcher.table().entries()
+    }
+
+    /// The dispatcher, shared.
+    pub fn dispatcher(&self) -> &Arc<Dispatcher> {
+        &self.dispatcher
+    }
+
+    /// Answers one message received on `connection` (see [`Dispatcher::handle`]).
+    pub async fn handle(&self, connection: &Connection, input: &[u8]) -> Option<Reply> {
+        self.dispatcher.handle(connection, input).await
+    }
+}
+
+impl<C: Consumer> Default for App<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,93 @@
+//! The [`Consumer`] trait: one instance per connection, with lifecycle hooks.
+
+use std::future::Future;
+
+use crate::scope::Scope;
+
+/// The answer of a connect hook that refuses the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// The HTTP status the handshake answers (403 unless set).
+    pub status: u16,
+    /// Why, for the log and the response body.
+    pub reason: String,
+}
+
+impl Reject {
+    /// Refuses with 403 Forbidden.
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Reject {
+            status: 403,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A consumer: one instance per connection holds that connection's state, and
+/// the methods registered for it (or for every consumer) serve its calls.
+///
+/// Implement it with `#[derive(Consumer)]`, which also supplies default hooks.
+///
+/// ```
+/// use channels_rpc::{rpc_method, Consumer};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// #[derive(Consumer, Default)]
+/// struct Counter {
+///     calls: AtomicU64,
+/// }
+///
+/// /// Counts the calls made on this connection.
+/// #[rpc_method(consumer = Counter)]
+/// fn hits(me: &Counter) -> u64 {
+///     me.calls.fetch_add(1, Ordering::Relaxed) + 1
+/// }
+///
+/// let app = Counter::app();
+/// assert_eq!(app.method("hits").map(|m| m.rust_name), Some("hits"));
+/// ```
+pub trait Consumer: ConsumerHooks + Sized + Send + Sync + 'static {
+    /// Makes the instance for a new connection.
+    fn new(scope: &Scope) -> Self;
+
+    /// The consumer's method table and settings, built from every registered
+    /// method. Panics if two methods claim the same name (use
+    /// [`App::try_new`](crate::App::try_new) to get the error instead).
+    fn app() -> crate::App<Self> {
+        crate::App::new()
+    }
+}
+
+/// Lifecycle hooks, like `connect` and `disconnect` of a Channels consumer.
+/// Every hook has a default; implement the ones you need and mark the struct
+/// `#[consumer(hooks)]` so the derive does not supply the defaults.
+///
+/// ```
+/// use channels_rpc::{Consumer, ConsumerHooks, Reject, Scope};
+///
+/// #[derive(Consumer, Default)]
+/// #[consumer(hooks)]
+/// struct Members;
+///
+/// impl ConsumerHooks for Members {
+///     async fn connect(&self, scope: &mut Scope) -> Result<(), Reject> {
+///         match scope.header("x-user") {
+///             Some(_) => Ok(()),
+///             None => Err(Reject::forbidden("log in first")),
+///         }
+///     }
+/// }
+/// ```
+pub trait ConsumerHooks: Send + Sync {
+    /// Runs before the connection is accepted; an error refuses it.
+    fn connect(&self, scope: &mut Scope) -> impl Future<Output = Result<(), Reject>> + Send {
+        let _ = scope;
+        async { Ok(()) }
+    }
+
+    /// Runs exactly once when the connection ends, with the close code.
+    fn disconnect(&self, code: u16) -> impl Future<Output = ()> + Send {
+        let _ = code;
+        async {}
+    }
+}

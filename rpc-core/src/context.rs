@@ -1,0 +1,289 @@
+//! [`Connection`], [`RpcContext`] and the [`Inject`] trait that fills a
+//! method's `&T` arguments by their type.
+
+use std::any::{Any, TypeId};
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+
+use crate::consumer::Consumer;
+use crate::error::RpcError;
+use crate::message::Version;
+use crate::params::Params;
+use crate::registry::MethodEntry;
+use crate::scope::Scope;
+
+/// One live connection: its consumer instance and its scope.
+#[derive(Debug)]
+pub struct Connection {
+    consumer: Box<dyn Any + Send + Sync>,
+    consumer_name: &'static str,
+    scope: Scope,
+}
+
+impl Connection {
+    /// A connection served by `consumer`.
+    pub fn new<C: Consumer>(consumer: C, scope: Scope) -> Self {
+        Connection {
+            consumer: Box::new(consumer),
+            consumer_name: std::any::type_name::<C>(),
+            scope,
+        }
+    }
+
+    /// A connection whose consumer is made by [`Consumer::new`] from the scope.
+    pub fn for_consumer<C: Consumer>(scope: Scope) -> Self {
+        Connection::new(C::new(&scope), scope)
+    }
+
+    /// The scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The scope, to change it (a connect hook may add extensions).
+    pub fn scope_mut(&mut self) -> &mut Scope {
+        &mut self.scope
+    }
+
+    /// The consumer, if it is a `C`.
+    pub fn consumer<C: Consumer>(&self) -> Option<&C> {
+        self.consumer.downcast_ref()
+    }
+
+    fn consumer_type(&self) -> TypeId {
+        (*self.consumer).type_id()
+    }
+}
+
+/// Marks an [`RpcContext`] that works with any consumer.
+#[derive(Debug, Clone, Copy)]
+pub struct AnyConsumer;
+
+/// Everything a method can know about the call it serves: the request id,
+/// whether it is a notification, the connection's scope and its consumer.
+///
+/// Take it as an argument, `ctx: &RpcContext` (any consumer) or
+/// `ctx: &RpcContext<MyConsumer>` (serves only `MyConsumer`, and
+/// [`consumer`](RpcContext::consumer) gives it typed):
+///
+/// ```
+/// use channels_rpc::{rpc_method, RpcContext};
+///
+/// #[rpc_method]
+/// fn whoami(ctx: &RpcContext) -> Option<String> {
+///     ctx.scope().header("x-user").map(str::to_owned)
+/// }
+/// ```
+#[repr(transparent)]
+pub struct RpcContext<'a, C = AnyConsumer> {
+    call: Call<'a>,
+    _consumer: PhantomData<fn() -> C>,
+}
+
+#[derive(Debug)]
+struct Call<'a> {
+    connection: &'a Connection,
+    entry: &'static MethodEntry,
+    version: Version,
+    id: Option<&'a RawValue>,
+    params: Option<&'a RawValue>,
+}
+
+impl<'a> RpcContext<'a> {
+    pub(crate) fn new(
+        connection: &'a Connection,
+        entry: &'static MethodEntry,
+        version: Version,
+        id: Option<&'a RawValue>,
+        params: Option<&'a RawValue>,
+    ) -> Self {
+        RpcContext {
+            call: Call {
+                connection,
+                entry,
+                version,
+                id,
+                params,
+            },
+            _consumer: PhantomData,
+        }
+    }
+
+    fn typed<C>(&self) -> &RpcContext<'a, C> {
+        // SAFETY: `RpcContext` is `repr(transparent)` over `Call`; the type
+        // parameter only appears in a zero-sized `PhantomData`.
+        unsafe { &*(self as *const RpcContext<'a> as *const RpcContext<'a, C>) }
+    }
+
+    pub(crate) fn params_raw(&self) -> Option<&'a RawValue> {
+        self.call.params
+    }
+
+    pub(crate) fn entry(&self) -> &'static MethodEntry {
+        self.call.entry
+    }
+
+    pub(crate) fn id_raw(&self) -> Option<&'a RawValue> {
+        self.call.id
+    }
+}
+
+impl<'a, C> RpcContext<'a, C> {
+    /// The connection's scope.
+    pub fn scope(&self) -> &'a Scope {
+        &self.call.connection.scope
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &'a Connection {
+        self.call.connection
+    }
+
+    /// The request id as its JSON text (`"abc"`, `1`, `null`); `None` for a notification.
+    pub fn request_id(&self) -> Option<&'a str> {
+        self.call.id.map(RawValue::get)
+    }
+
+    /// True when the call is a notification, whose result nobody receives.
+    pub fn is_notification(&self) -> bool {
+        self.call.id.is_none()
+    }
+
+    /// The method's registered name.
+    pub fn method(&self) -> &'static str {
+        self.call.entry.name
+    }
+
+    /// The protocol version of the request.
+    pub fn version(&self) -> Version {
+        self.call.version
+    }
+}
+
+impl<'a, C: Consumer> RpcContext<'a, C> {
+    /// The connection's consumer instance.
+    pub fn consumer(&self) -> &'a C {
+        self.call
+            .connection
+            .consumer()
+            .expect("checked by Inject before the method runs")
+    }
+}
+
+impl<C> std::fmt::Debug for RpcContext<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcContext")
+            .field("method", &self.call.entry.name)
+            .field("id", &self.call.id)
+            .field("version", &self.call.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The identity of a consumer type, for filtering and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerId {
+    /// Its `TypeId`.
+    pub id: TypeId,
+    /// Its type name.
+    pub name: &'static str,
+}
+
+impl ConsumerId {
+    /// The id of consumer `C`.
+    pub fn of<C: Consumer>() -> Self {
+        ConsumerId {
+            id: TypeId::of::<C>(),
+            name: std::any::type_name::<C>(),
+        }
+    }
+}
+
+/// A type whose reference the framework fills when a method takes `&Self`:
+/// `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection` or `&C` for a consumer `C`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be injected into an RPC method",
+    label = "not something the framework can provide",
+    note = "a `&T` argument is filled by the framework: use `&RpcContext`, `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection` or `&C` for a consumer `C`; take JSON parameters by value"
+)]
+pub trait Inject<'a>: 'a {
+    /// True when this argument receives the whole `params`, so that parameters
+    /// matching no argument are not an error.
+    const TAKES_PARAMS: bool = false;
+
+    /// The consumer this argument requires, which restricts the method to it.
+    fn consumer() -> Option<ConsumerId> {
+        None
+    }
+
+    /// Borrows the value from the call.
+    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError>;
+}
+
+fn wrong_consumer(cx: &RpcContext<'_>, wanted: &'static str) -> RpcError {
+    tracing::error!(
+        method = cx.method(),
+        wanted,
+        served_by = cx.call.connection.consumer_name,
+        "method requires another consumer"
+    );
+    RpcError::internal()
+}
+
+impl<'a, C: 'static> Inject<'a> for RpcContext<'a, C> {
+    fn consumer() -> Option<ConsumerId> {
+        (TypeId::of::<C>() != TypeId::of::<AnyConsumer>()).then(|| ConsumerId {
+            id: TypeId::of::<C>(),
+            name: std::any::type_name::<C>(),
+        })
+    }
+
+    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+        let any = TypeId::of::<C>() == TypeId::of::<AnyConsumer>();
+        if any || cx.call.connection.consumer_type() == TypeId::of::<C>() {
+            Ok(cx.typed())
+        } else {
+            Err(wrong_consumer(cx, std::any::type_name::<C>()))
+        }
+    }
+}
+
+impl<'a, C: Consumer> Inject<'a> for C {
+    fn consumer() -> Option<ConsumerId> {
+        Some(ConsumerId::of::<C>())
+    }
+
+    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+        cx.call
+            .connection
+            .consumer()
+            .ok_or_else(|| wrong_consumer(cx, std::any::type_name::<C>()))
+    }
+}
+
+impl<'a> Inject<'a> for Scope {
+    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+        Ok(cx.scope())
+    }
+}
+
+impl<'a> Inject<'a> for Connection {
+    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+        Ok(cx.connection())
+    }
+}
+
+impl<'a> Inject<'a> for Params {
+    const TAKES_PARAMS: bool = true;
+
+    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+        static EMPTY: OnceLock<Box<RawValue>> = OnceLock::new();
+        let raw = match cx.call.params {
+            Some(raw) => raw,
+            None => EMPTY.get_or_init(|| RawValue::from_string("[]".to_owned()).expect("valid JSON")),
+        };
+        Ok(Params::from_raw(raw))
+    }
+}

@@ -1,0 +1,165 @@
+//! [`Dispatcher`]: bytes in, optional bytes out. Transports call it; it does no I/O.
+
+use futures_util::future::join_all;
+
+use crate::context::{Connection, RpcContext};
+use crate::error::{RpcError, INVALID_REQUEST, METHOD_NOT_FOUND};
+use crate::handler::Invoked;
+use crate::limits::Limits;
+use crate::message::{self, Entry, Message, Version};
+use crate::registry::MethodTable;
+use crate::response::{self, Encoded};
+
+/// The answer to one incoming message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    body: Vec<u8>,
+    /// Version and error code of a single response; `None` for a batch.
+    single: Option<(Version, Option<i64>)>,
+}
+
+/// How HTTP statuses are chosen for error responses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusMapping {
+    /// 2.0 answers are always 200 (errors live in the body); a 1.0 request's
+    /// error keeps the "JSON-RPC over HTTP" draft's status.
+    #[default]
+    Spec,
+    /// The draft's status for every single request's error, as the Python
+    /// original does.
+    Draft,
+}
+
+impl Reply {
+    /// The response JSON.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The response JSON, owned.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// True when the reply answers a batch.
+    pub fn is_batch(&self) -> bool {
+        self.single.is_none()
+    }
+
+    /// The error code of a single error response.
+    pub fn error_code(&self) -> Option<i64> {
+        self.single.and_then(|(_, code)| code)
+    }
+
+    /// The HTTP status for this reply:
+    ///
+    /// ```
+    /// use channels_rpc::StatusMapping;
+    /// # use channels_rpc::{Connection, Consumer, Scope, Transport};
+    /// # #[derive(Consumer, Default)] struct C;
+    /// # let conn = Connection::for_consumer::<C>(Scope::new(Transport::Http, "/"));
+    /// # let app = C::app();
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let v1 = rt.block_on(app.handle(&conn, br#"{"method":"nope","params":[],"id":1}"#)).unwrap();
+    /// assert_eq!(v1.http_status(StatusMapping::Spec), 404);
+    /// let v2 = rt.block_on(app.handle(&conn, br#"{"jsonrpc":"2.0","method":"nope","id":1}"#)).unwrap();
+    /// assert_eq!(v2.http_status(StatusMapping::Spec), 200);
+    /// assert_eq!(v2.http_status(StatusMapping::Draft), 404);
+    /// ```
+    pub fn http_status(&self, mapping: StatusMapping) -> u16 {
+        match self.single {
+            Some((version, Some(code))) if version == Version::V1 || mapping == StatusMapping::Draft => match code {
+                INVALID_REQUEST => 400,
+                METHOD_NOT_FOUND => 404,
+                _ => 500,
+            },
+            _ => 200,
+        }
+    }
+
+    fn single(version: Version, encoded: Encoded) -> Self {
+        Reply {
+            body: encoded.body,
+            single: Some((version, encoded.error_code)),
+        }
+    }
+}
+
+/// Dispatches messages to a method table under a set of limits.
+#[derive(Debug)]
+pub struct Dispatcher {
+    table: MethodTable,
+    limits: Limits,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `table`.
+    pub fn new(table: MethodTable, limits: Limits) -> Self {
+        Dispatcher { table, limits }
+    }
+
+    /// The method table.
+    pub fn table(&self) -> &MethodTable {
+        &self.table
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Replaces the limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Answers one message (a request or a batch) received on `connection`.
+    /// `None` when nothing is to be sent back (notifications only).
+    pub async fn handle(&self, connection: &Connection, input: &[u8]) -> Option<Reply> {
+        match message::parse(input, &self.limits) {
+            Err(e) => Some(Reply::single(Version::V2, response::error(Version::V2, None, &e))),
+            Ok(Message::Single(entry)) => {
+                let version = match &entry {
+                    Entry::Request(r) => r.version,
+                    Entry::Invalid { version, .. } => *version,
+                };
+                self.run(connection, &entry).await.map(|out| Reply::single(version, out))
+            }
+            Ok(Message::Batch(entries)) => {
+                let answers = join_all(entries.iter().map(|e| self.run(connection, e))).await;
+                let mut answers = answers.into_iter().flatten().peekable();
+                answers.peek()?;
+                let mut body = Vec::with_capacity(2 + entries.len() * 48);
+                body.push(b'[');
+                for (i, answer) in answers.enumerate() {
+                    if i > 0 {
+                        body.push(b',');
+                    }
+                    body.extend_from_slice(&answer.body);
+                }
+                body.push(b']');
+                Some(Reply { body, single: None })
+            }
+        }
+    }
+
+    async fn run(&self, connection: &Connection, entry: &Entry<'_>) -> Option<Encoded> {
+        let request = match entry {
+            Entry::Request(request) => request,
+            Entry::Invalid { version, id, error } => return Some(response::error(*version, *id, error)),
+        };
+        let notification = request.id.is_none();
+        let transport = connection.scope().transport();
+        let Some(method) = self.table.lookup(&request.method, notification, transport) else {
+            return (!notification).then(|| {
+                response::error(request.version, request.id, &RpcError::method_not_found(&request.method))
+            });
+        };
+        let cx = RpcContext::new(connection, method, request.version, request.id, request.params);
+        let out = match (method.call)(&cx) {
+            Invoked::Ready(out) => out,
+            Invoked::Pending(future) => future.await,
+        };
+        out
+    }
+}

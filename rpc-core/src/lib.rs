@@ -1,0 +1,81 @@
+//! The protocol engine of channels-rpc: JSON-RPC 1.0 and 2.0 messages, the
+//! link-time method registry, per-consumer method tables and dispatch.
+//!
+//! Users depend on the `channels-rpc` facade, which re-exports this crate and
+//! the macros; the examples here are written against it.
+//!
+//! The modules, in the order a message meets them:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`limits`] | size, depth and batch limits checked before parsing |
+//! | `message` | reading a 1.0/2.0 request or batch, borrowing from the input |
+//! | [`registry`] | the linkme slice of [`MethodEntry`] and each consumer's [`MethodTable`] |
+//! | [`context`] | [`Connection`], [`RpcContext`] and [`Inject`]: what a method can ask for |
+//! | [`params`] | decoding `params` into arguments, by position or by name |
+//! | [`handler`] | running a method (sync, async, blocking), catching panics |
+//! | `response` | writing the response envelope into one buffer |
+//! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
+//! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod consumer;
+pub mod context;
+pub mod dispatch;
+pub mod error;
+pub mod handler;
+pub mod limits;
+mod message;
+pub mod params;
+pub mod registry;
+mod response;
+pub mod scope;
+
+pub use app::App;
+pub use consumer::{Consumer, ConsumerHooks, Reject};
+pub use context::{AnyConsumer, Connection, ConsumerId, Inject, RpcContext};
+pub use dispatch::{Dispatcher, Reply, StatusMapping};
+pub use error::RpcError;
+pub use limits::Limits;
+pub use message::Version;
+pub use params::{FromParams, Params};
+pub use registry::{MethodEntry, MethodKind, MethodTable, RegistryError};
+pub use response::Encoded;
+pub use scope::{Scope, Transport};
+
+/// Not public API: what the macros' generated code names, through
+/// `::channels_rpc::__private`.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::context::{ConsumerId, Inject, RpcContext};
+    pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, ViaResult, ViaSerialize};
+    pub use crate::registry::{MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
+    pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};
+    pub use core;
+    pub use linkme::{self, distributed_slice};
+    pub use serde;
+
+    /// The consumer named by `consumer = C`.
+    pub fn consumer_id<C: Consumer>() -> Option<ConsumerId> {
+        Some(ConsumerId::of::<C>())
+    }
+
+    /// The consumer an injected argument type requires.
+    pub fn consumer_of<'a, T: Inject<'a> + ?Sized>() -> Option<ConsumerId> {
+        T::consumer()
+    }
+
+    /// Borrows an injected argument from the call.
+    pub fn inject<'a, T: Inject<'a> + ?Sized>(cx: &'a RpcContext<'a>) -> Result<&'a T, RpcError> {
+        T::inject(cx)
+    }
+
+    /// Whether an injected argument type receives the whole params.
+    pub const fn takes_params<'a, T: Inject<'a> + ?Sized>() -> bool {
+        T::TAKES_PARAMS
+    }
+
+    /// Checks, at the user's type, that a JSON parameter can be decoded.
+    pub fn assert_param<T: serde::de::DeserializeOwned>() {}
+}

@@ -1,0 +1,125 @@
+//! [`Limits`] on what a client may send, and the nesting-depth scan that enforces one.
+
+/// Limits applied to every incoming message, before any method runs.
+///
+/// Each has a default that serves ordinary traffic and stops abuse:
+///
+/// ```
+/// use channels_rpc::Limits;
+///
+/// let limits = Limits::default().max_batch_len(16);
+/// assert_eq!(limits.batch_len(), 16);
+/// assert_eq!(limits.message_size(), Limits::DEFAULT_MAX_MESSAGE_SIZE);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    max_message_size: usize,
+    max_depth: usize,
+    max_batch_len: usize,
+}
+
+impl Limits {
+    /// 10 MiB: large enough for bulk payloads, small enough that one message
+    /// cannot exhaust memory.
+    pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 10 * 1024 * 1024;
+    /// 64 levels of arrays and objects. serde_json refuses more than 128 in any case.
+    pub const DEFAULT_MAX_DEPTH: usize = 64;
+    /// 1,024 members per batch: each member is a call, so this bounds the work
+    /// one message can start.
+    pub const DEFAULT_MAX_BATCH_LEN: usize = 1024;
+
+    /// The largest message accepted, in bytes.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// The deepest nesting of arrays and objects accepted, the envelope included
+    /// (a request object is depth 1, its params array depth 2).
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// The most members a batch may have.
+    pub fn max_batch_len(mut self, len: usize) -> Self {
+        self.max_batch_len = len;
+        self
+    }
+
+    /// The message size limit in bytes.
+    pub fn message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// The nesting depth limit.
+    pub fn depth(&self) -> usize {
+        self.max_depth
+    }
+
+    /// The batch length limit.
+    pub fn batch_len(&self) -> usize {
+        self.max_batch_len
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_batch_len: Self::DEFAULT_MAX_BATCH_LEN,
+        }
+    }
+}
+
+/// Whether `json` nests arrays and objects deeper than `max`. Brackets inside
+/// strings do not count. Runs in one pass and skips string bodies with memchr,
+/// so long string payloads cost little.
+pub(crate) fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' => {
+                // Skip to the closing quote, stepping over escapes.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &json[i.min(json.len())..]) {
+                        None => return false,
+                        Some(off) if json[i + off] == b'\\' => i += off + 2,
+                        Some(off) => {
+                            i += off;
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nests_deeper_than;
+
+    #[test]
+    fn counts_brackets_outside_strings_only() {
+        assert!(!nests_deeper_than(br#"{"a":[1,[2]]}"#, 3));
+        assert!(nests_deeper_than(br#"{"a":[1,[2]]}"#, 2));
+        assert!(!nests_deeper_than(br#"{"a":"[[[[[[\"[[[["}"#, 1));
+        assert!(!nests_deeper_than(br#"["\\", "\\\\"]"#, 1));
+        assert!(nests_deeper_than(&b"[".repeat(100), 64));
+        assert!(!nests_deeper_than(br#""unterminated \"#, 0));
+    }
+}

@@ -1,0 +1,198 @@
+//! Reading an incoming message: one JSON-RPC 1.0 or 2.0 request, or a 2.0 batch.
+//!
+//! Nothing is copied: the method name, `params` and `id` are borrowed from the
+//! input buffer, and the id is later written back as the exact bytes received.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::error::RpcError;
+use crate::limits::{nests_deeper_than, Limits};
+
+/// The protocol version a request was judged to speak; its response speaks the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// JSON-RPC 1.0: no `jsonrpc` member; the response carries both `result` and `error`.
+    V1,
+    /// JSON-RPC 2.0: `"jsonrpc": "2.0"`.
+    V2,
+}
+
+/// A well-formed call or notification.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub version: Version,
+    /// `None` for a notification; otherwise the id exactly as received (may be `null`).
+    pub id: Option<&'a RawValue>,
+    pub method: Cow<'a, str>,
+    pub params: Option<&'a RawValue>,
+}
+
+/// One member of a message: a request, or the error answer an invalid one gets.
+#[derive(Debug)]
+pub(crate) enum Entry<'a> {
+    Request(Request<'a>),
+    Invalid {
+        version: Version,
+        /// The request's id when it had a valid one, else the response says `null`.
+        id: Option<&'a RawValue>,
+        error: RpcError,
+    },
+}
+
+/// A whole incoming message.
+#[derive(Debug)]
+pub(crate) enum Message<'a> {
+    Single(Entry<'a>),
+    Batch(Vec<Entry<'a>>),
+}
+
+/// The members of a request object, each kept raw so that "absent" and `null`
+/// stay distinct and nothing is decoded before it is needed.
+#[derive(Deserialize)]
+struct Members<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+}
+
+fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(de).map(Some)
+}
+
+fn first_byte(raw: &str) -> u8 {
+    raw.as_bytes().first().copied().unwrap_or(b' ')
+}
+
+fn invalid_v2<'a>(reason: impl Into<String>) -> Entry<'a> {
+    Entry::Invalid {
+        version: Version::V2,
+        id: None,
+        error: RpcError::invalid_request(reason),
+    }
+}
+
+/// Reads `input` into a [`Message`], or the single error that answers it whole
+/// (too large, too deep, not JSON, empty or oversized batch).
+pub(crate) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, RpcError> {
+    if input.len() > limits.message_size() {
+        return Err(RpcError::invalid_request(format!(
+            "message of {} bytes exceeds the limit of {} bytes",
+            input.len(),
+            limits.message_size()
+        )));
+    }
+    let text = std::str::from_utf8(input).map_err(|_| RpcError::parse_error())?;
+    if nests_deeper_than(input, limits.depth()) {
+        return Err(RpcError::invalid_request(format!(
+            "message nests deeper than {} levels",
+            limits.depth()
+        )));
+    }
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let members: Vec<&RawValue> =
+                serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
+            if members.is_empty() {
+                return Err(RpcError::invalid_request("empty batch"));
+            }
+            if members.len() > limits.batch_len() {
+                return Err(RpcError::invalid_request(format!(
+                    "batch of {} exceeds the limit of {} members",
+                    members.len(),
+                    limits.batch_len()
+                )));
+            }
+            Ok(Message::Batch(
+                members.into_iter().map(|m| entry(m.get(), true)).collect(),
+            ))
+        }
+        Some(b'{') => Ok(Message::Single(entry(text, false))),
+        _ => {
+            // Valid JSON that is not an object or array is an invalid request.
+            serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map_err(|_| RpcError::parse_error())?;
+            Err(RpcError::invalid_request("a request must be an object or an array"))
+        }
+    }
+}
+
+/// Judges one object (`in_batch`: every batch member speaks 2.0).
+fn entry(text: &str, in_batch: bool) -> Entry<'_> {
+    if first_byte(text) != b'{' {
+        return invalid_v2("a request must be an object");
+    }
+    let members: Members<'_> = match serde_json::from_str(text) {
+        Ok(m) => m,
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return Entry::Invalid {
+                version: Version::V2,
+                id: None,
+                error: RpcError::parse_error(),
+            }
+        }
+        Err(e) => return invalid_v2(strip_position(&e.to_string())),
+    };
+    let version = match members.jsonrpc {
+        None if !in_batch && members.method.is_some() && members.id.is_some() => Version::V1,
+        None => return invalid_v2("missing member \"jsonrpc\": \"2.0\""),
+        Some(v) if v.get() == "\"2.0\"" || serde_json::from_str::<Cow<str>>(v.get()).is_ok_and(|s| s == "2.0") => Version::V2,
+        Some(_) => return invalid_v2("\"jsonrpc\" must be exactly \"2.0\""),
+    };
+    let id = match members.id {
+        Some(id) if !matches!(first_byte(id.get()), b'"' | b'-' | b'0'..=b'9' | b'n') => {
+            return Entry::Invalid {
+                version,
+                id: None,
+                error: RpcError::invalid_request("\"id\" must be a string, a number or null"),
+            }
+        }
+        // A 1.0 request whose id is null is a notification.
+        Some(id) if version == Version::V1 && id.get() == "null" => None,
+        other => other,
+    };
+    let invalid = |reason: &str| Entry::Invalid {
+        version,
+        id: id.or(members.id),
+        error: RpcError::invalid_request(reason),
+    };
+    let method = match members.method.map(|m| decode_str(m.get())) {
+        Some(Some(method)) => method,
+        _ => return invalid("\"method\" must be a string"),
+    };
+    let params = match members.params {
+        Some(p) if matches!(first_byte(p.get()), b'[' | b'{') => Some(p),
+        Some(p) if version == Version::V1 && p.get() == "null" => None,
+        Some(_) => return invalid("\"params\" must be an array or an object"),
+        None => None,
+    };
+    Entry::Request(Request {
+        version,
+        id,
+        method,
+        params,
+    })
+}
+
+/// A JSON string's value, borrowed when it holds no escapes.
+fn decode_str(raw: &str) -> Option<Cow<'_, str>> {
+    if let Ok(s) = serde_json::from_str::<&str>(raw) {
+        return Some(Cow::Borrowed(s));
+    }
+    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}

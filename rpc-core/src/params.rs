@@ -1,0 +1,314 @@
+//! Decoding `params` into a method's arguments, by position or by name.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::RpcError;
+use crate::message::strip_position;
+
+/// The whole `params` of a call, for methods that take a variable number of
+/// parameters (inject it as `params: &Params`).
+///
+/// ```
+/// use channels_rpc::{rpc_method, Params, RpcError};
+///
+/// /// The specification's `sum`: adds any number of numbers.
+/// #[rpc_method]
+/// fn sum(params: &Params) -> Result<f64, RpcError> {
+///     Ok(params.parse::<Vec<f64>>()?.iter().sum())
+/// }
+/// ```
+#[derive(Debug)]
+#[repr(transparent)]
+pub struct Params(RawValue);
+
+impl Params {
+    pub(crate) fn from_raw(raw: &RawValue) -> &Params {
+        // SAFETY: `Params` is `repr(transparent)` over `RawValue`, so both
+        // references have the same layout and validity.
+        unsafe { &*(raw as *const RawValue as *const Params) }
+    }
+
+    /// The params as received: a JSON array or object, or `[]` when absent.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Decodes the params into any deserializable type; a mismatch is -32602.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, RpcError> {
+        serde_json::from_str(self.0.get()).map_err(|e| {
+            RpcError::invalid_params(format!("invalid params: {}", strip_position(&e.to_string())))
+        })
+    }
+
+    /// True when the params are positional (an array).
+    pub fn is_positional(&self) -> bool {
+        self.0.get().starts_with('[')
+    }
+}
+
+/// The method's JSON parameters as a tuple, decoded from `params` by position or
+/// by name. Implemented for tuples of up to 16 [`DeserializeOwned`] types.
+pub trait FromParams: Sized {
+    /// Decodes `params`. `names` are the parameter names, in order; `strict`
+    /// refuses parameters that match no name or position.
+    fn from_params(params: Option<&RawValue>, names: &[&str], strict: bool) -> Result<Self, RpcError>;
+}
+
+/// The decoding state of one tuple: a slot per parameter.
+trait Slots {
+    type Output;
+    fn empty() -> Self;
+    const LEN: usize;
+    fn fill_next<'de, A: SeqAccess<'de>>(&mut self, index: usize, seq: &mut A) -> Result<bool, A::Error>;
+    fn fill_value<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
+    fn is_filled(&self, index: usize) -> bool;
+    fn finish(self, names: &[&str]) -> Result<Self::Output, RpcError>;
+}
+
+/// Gives a missing parameter its value: `None` for an `Option`, an error otherwise.
+struct Missing<'n>(&'n str);
+
+impl<'de> Deserializer<'de> for Missing<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom(format_args!("missing parameter `{}`", self.0)))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+fn missing<T: DeserializeOwned>(name: &str) -> Result<T, RpcError> {
+    T::deserialize(Missing(name)).map_err(|e| RpcError::invalid_params(e.to_string()))
+}
+
+/// Records which parameter a decoding error belongs to.
+struct ParamsVisitor<'n, S> {
+    names: &'n [&'n str],
+    strict: bool,
+    failed_at: &'n mut Option<String>,
+    _slots: PhantomData<S>,
+}
+
+impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
+    type Value = S;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array or an object of parameters")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<S, A::Error> {
+        let mut slots = S::empty();
+        for (index, name) in self.names.iter().enumerate().take(S::LEN) {
+            *self.failed_at = Some((*name).to_owned());
+            if !slots.fill_next(index, &mut seq)? {
+                *self.failed_at = None;
+                return Ok(slots);
+            }
+        }
+        *self.failed_at = None;
+        if self.strict && seq.next_element::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom(format_args!(
+                "too many parameters: expected at most {}",
+                S::LEN
+            )));
+        }
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(slots)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S, A::Error> {
+        let mut slots = S::empty();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.names.iter().position(|n| *n == key) {
+                Some(index) if slots.is_filled(index) => {
+                    return Err(de::Error::custom(format_args!("duplicate parameter `{key}`")));
+                }
+                Some(index) => {
+                    *self.failed_at = Some(key.into_owned());
+                    slots.fill_value(index, &mut map)?;
+                    *self.failed_at = None;
+                }
+                None if self.strict => {
+                    return Err(de::Error::custom(format_args!("unknown parameter `{key}`")));
+                }
+                None => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(slots)
+    }
+}
+
+impl<'de, S: Slots> DeserializeSeed<'de> for ParamsVisitor<'_, S> {
+    type Value = S;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+fn decode<S: Slots>(params: Option<&RawValue>, names: &[&str], strict: bool) -> Result<S::Output, RpcError> {
+    let slots = match params {
+        None => S::empty(),
+        Some(raw) => {
+            let mut failed_at = None;
+            let visitor = ParamsVisitor::<S> {
+                names,
+                strict,
+                failed_at: &mut failed_at,
+                _slots: PhantomData,
+            };
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            match visitor.deserialize(&mut de) {
+                Ok(slots) => slots,
+                Err(e) => {
+                    let reason = strip_position(&e.to_string());
+                    let message = match failed_at {
+                        Some(name) => format!("invalid parameter `{name}`: {reason}"),
+                        None => reason,
+                    };
+                    return Err(RpcError::invalid_params(message));
+                }
+            }
+        }
+    };
+    slots.finish(names)
+}
+
+macro_rules! impl_from_params {
+    ($len:expr; $($idx:tt $T:ident),*) => {
+        impl<$($T: DeserializeOwned),*> Slots for ($(Option<$T>,)*) {
+            type Output = ($($T,)*);
+            const LEN: usize = $len;
+
+            fn empty() -> Self {
+                ($(None::<$T>,)*)
+            }
+
+            #[allow(unused_variables)]
+            fn fill_next<'de, Sq: SeqAccess<'de>>(&mut self, index: usize, seq: &mut Sq) -> Result<bool, Sq::Error> {
+                match index {
+                    $($idx => match seq.next_element::<$T>()? {
+                        Some(v) => { self.$idx = Some(v); Ok(true) }
+                        None => Ok(false),
+                    },)*
+                    _ => Ok(false),
+                }
+            }
+
+            #[allow(unused_variables)]
+            fn fill_value<'de, Mp: MapAccess<'de>>(&mut self, index: usize, map: &mut Mp) -> Result<(), Mp::Error> {
+                match index {
+                    $($idx => self.$idx = Some(map.next_value::<$T>()?),)*
+                    _ => { map.next_value::<de::IgnoredAny>()?; }
+                }
+                Ok(())
+            }
+
+            #[allow(unused_variables)]
+            fn is_filled(&self, index: usize) -> bool {
+                match index {
+                    $($idx => self.$idx.is_some(),)*
+                    _ => false,
+                }
+            }
+
+            #[allow(unused_variables, clippy::unused_unit)]
+            fn finish(self, names: &[&str]) -> Result<Self::Output, RpcError> {
+                Ok(($(match self.$idx {
+                    Some(v) => v,
+                    None => missing::<$T>(names[$idx])?,
+                },)*))
+            }
+        }
+
+        impl<$($T: DeserializeOwned),*> FromParams for ($($T,)*) {
+            fn from_params(params: Option<&RawValue>, names: &[&str], strict: bool) -> Result<Self, RpcError> {
+                debug_assert_eq!(names.len(), $len, "one name per parameter");
+                decode::<($(Option<$T>,)*)>(params, names, strict)
+            }
+        }
+    };
+}
+
+impl_from_params!(0;);
+impl_from_params!(1; 0 A);
+impl_from_params!(2; 0 A, 1 B);
+impl_from_params!(3; 0 A, 1 B, 2 C);
+impl_from_params!(4; 0 A, 1 B, 2 C, 3 D);
+impl_from_params!(5; 0 A, 1 B, 2 C, 3 D, 4 E);
+impl_from_params!(6; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+impl_from_params!(7; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+impl_from_params!(8; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+impl_from_params!(9; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I);
+impl_from_params!(10; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J);
+impl_from_params!(11; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K);
+impl_from_params!(12; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);
+impl_from_params!(13; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M);
+impl_from_params!(14; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N);
+impl_from_params!(15; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N, 14 O);
+impl_from_params!(16; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N, 14 O, 15 P);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    fn decode2(params: &str, strict: bool) -> Result<(i64, Option<i64>), RpcError> {
+        let p = raw(params);
+        <(i64, Option<i64>)>::from_params(Some(&p), &["a", "b"], strict)
+    }
+
+    #[test]
+    fn by_position_and_by_name() {
+        assert_eq!(decode2("[1, 2]", true), Ok((1, Some(2))));
+        assert_eq!(decode2("[1]", true), Ok((1, None)));
+        assert_eq!(decode2(r#"{"b": 2, "a": 1}"#, true), Ok((1, Some(2))));
+        assert_eq!(decode2(r#"{"a": 1}"#, true), Ok((1, None)));
+        assert_eq!(decode2(r#"{"a": 1, "b": null}"#, true), Ok((1, None)));
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let msg = |r: Result<_, RpcError>| r.unwrap_err().message().to_owned();
+        assert_eq!(msg(decode2("[]", true)), "missing parameter `a`");
+        assert_eq!(msg(decode2("{}", true)), "missing parameter `a`");
+        assert_eq!(
+            msg(decode2(r#"["x"]"#, true)),
+            "invalid parameter `a`: invalid type: string \"x\", expected i64"
+        );
+        assert_eq!(msg(decode2(r#"{"a": 1, "c": 3}"#, true)), "unknown parameter `c`");
+        assert_eq!(msg(decode2(r#"{"a": 1, "a": 3}"#, true)), "duplicate parameter `a`");
+        assert_eq!(msg(decode2("[1, 2, 3]", true)), "too many parameters: expected at most 2");
+        assert_eq!(decode2("[1, 2, 3]", false), Ok((1, Some(2))));
+        assert_eq!(decode2(r#"{"a": 1, "c": 3}"#, false), Ok((1, None)));
+    }
+
+    #[test]
+    fn no_params() {
+        assert_eq!(<()>::from_params(None, &[], true), Ok(()));
+        let empty = raw("[]");
+        assert_eq!(<()>::from_params(Some(&empty), &[], true), Ok(()));
+        let one = raw("[1]");
+        assert!(<()>::from_params(Some(&one), &[], true).is_err());
+        assert_eq!(<(Option<u8>,)>::from_params(None, &["x"], true), Ok((None,)));
+        assert!(<(u8,)>::from_params(None, &["x"], true).is_err());
+    }
+}

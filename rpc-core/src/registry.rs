@@ -1,0 +1,239 @@
+//! The link-time registry of methods and each consumer's method table.
+//!
+//! `#[rpc_method]` puts one [`MethodEntry`] into the [`CHANNELS_RPC_METHODS`]
+//! distributed slice (linkme: no code runs before `main`). A consumer's
+//! [`MethodTable`] is built from the slice once, when its [`App`](crate::App)
+//! is made, and refuses two entries with the same name.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use linkme::distributed_slice;
+
+use crate::context::{ConsumerId, RpcContext};
+use crate::handler::Invoked;
+use crate::scope::Transport;
+
+/// Every method and notification handler linked into the program.
+#[distributed_slice]
+pub static CHANNELS_RPC_METHODS: [MethodEntry];
+
+/// Whether an entry answers calls or handles notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MethodKind {
+    /// `#[rpc_method]`: answers calls; a notification to it runs it and drops the result.
+    Method,
+    /// `#[rpc_notification]`: handles notifications only and never answers.
+    Notification,
+}
+
+/// The wrapper the macro generates: decodes params, injects context, calls the
+/// function and encodes the response.
+pub type CallFn = for<'a> fn(&'a RpcContext<'a>) -> Invoked<'a>;
+
+/// One registered method, as the macro describes it.
+pub struct MethodEntry {
+    /// The JSON-RPC method name.
+    pub name: &'static str,
+    /// The Rust function's name.
+    pub rust_name: &'static str,
+    /// The module the function is in.
+    pub module: &'static str,
+    /// Method or notification handler.
+    pub kind: MethodKind,
+    /// Served over WebSocket.
+    pub websocket: bool,
+    /// Served over HTTP.
+    pub http: bool,
+    /// Runs on tokio's blocking pool.
+    pub blocking: bool,
+    /// The JSON parameter names, in order.
+    pub params: &'static [&'static str],
+    /// Receives the whole params (`&Params`), so extra parameters are no error.
+    pub takes_params: bool,
+    /// The function's doc comment.
+    pub doc: &'static str,
+    /// Source file of the function.
+    pub file: &'static str,
+    /// Source line of the function.
+    pub line: u32,
+    /// The consumers the entry names (`consumer = T`) or needs (`&RpcContext<T>`, `&T`).
+    pub consumers: &'static [fn() -> Option<ConsumerId>],
+    /// The generated wrapper.
+    pub call: CallFn,
+}
+
+impl MethodEntry {
+    /// The consumer this entry is restricted to, `None` for every consumer;
+    /// an error if it names two different ones.
+    fn consumer(&'static self) -> Result<Option<ConsumerId>, RegistryError> {
+        let mut found: Option<ConsumerId> = None;
+        for consumer in self.consumers.iter().filter_map(|f| f()) {
+            match found {
+                Some(first) if first.id != consumer.id => {
+                    return Err(RegistryError::ConflictingConsumers {
+                        method: Location::of(self),
+                        first: first.name,
+                        second: consumer.name,
+                    })
+                }
+                _ => found = Some(consumer),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether the entry is served on `transport`.
+    pub fn serves(&self, transport: Transport) -> bool {
+        match transport {
+            Transport::WebSocket => self.websocket,
+            Transport::Http => self.http,
+            Transport::InProcess => true,
+        }
+    }
+}
+
+impl fmt::Debug for MethodEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MethodEntry")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("function", &format_args!("{}::{}", self.module, self.rust_name))
+            .field("at", &format_args!("{}:{}", self.file, self.line))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a method is defined, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// `module::function`.
+    pub function: String,
+    /// `file:line`.
+    pub at: String,
+}
+
+impl Location {
+    fn of(entry: &MethodEntry) -> Self {
+        Location {
+            function: format!("{}::{}", entry.module, entry.rust_name),
+            at: format!("{}:{}", entry.file, entry.line),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` ({})", self.function, self.at)
+    }
+}
+
+/// Why a method table could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Two entries claim the same name for the same consumer.
+    #[error("duplicate RPC {kind} \"{name}\" for consumer {consumer}: defined by {first} and by {second}")]
+    Duplicate {
+        /// "method" or "notification".
+        kind: &'static str,
+        /// The contested name.
+        name: &'static str,
+        /// The consumer both serve.
+        consumer: &'static str,
+        /// One definition.
+        first: Location,
+        /// The other.
+        second: Location,
+    },
+    /// One entry names two different consumers.
+    #[error("RPC method {method} is tied to two consumers: {first} and {second}")]
+    ConflictingConsumers {
+        /// The method.
+        method: Location,
+        /// One consumer.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+}
+
+/// A consumer's methods and notification handlers by name.
+#[derive(Debug, Default)]
+pub struct MethodTable {
+    methods: HashMap<&'static str, &'static MethodEntry>,
+    notifications: HashMap<&'static str, &'static MethodEntry>,
+}
+
+impl MethodTable {
+    /// The table of consumer `consumer` from all linked entries.
+    pub fn for_consumer(consumer: ConsumerId) -> Result<Self, RegistryError> {
+        Self::from_entries(&CHANNELS_RPC_METHODS, consumer)
+    }
+
+    /// The table of `consumer` from `entries`: those for every consumer and
+    /// those restricted to it.
+    pub fn from_entries(entries: &'static [MethodEntry], consumer: ConsumerId) -> Result<Self, RegistryError> {
+        let mut table = MethodTable::default();
+        for entry in entries {
+            match entry.consumer()? {
+                Some(only) if only.id != consumer.id => continue,
+                _ => {}
+            }
+            let (map, kind) = match entry.kind {
+                MethodKind::Method => (&mut table.methods, "method"),
+                MethodKind::Notification => (&mut table.notifications, "notification"),
+            };
+            if let Some(first) = map.insert(entry.name, entry) {
+                let (a, b) = order(Location::of(first), Location::of(entry));
+                return Err(RegistryError::Duplicate {
+                    kind,
+                    name: entry.name,
+                    consumer: consumer.name,
+                    first: a,
+                    second: b,
+                });
+            }
+        }
+        Ok(table)
+    }
+
+    /// The entry that serves `name` on `transport`: for a call, a method; for a
+    /// notification, a notification handler, else a method.
+    pub fn lookup(&self, name: &str, notification: bool, transport: Transport) -> Option<&'static MethodEntry> {
+        let entry = if notification {
+            self.notifications.get(name).or_else(|| self.methods.get(name))
+        } else {
+            self.methods.get(name)
+        };
+        entry.copied().filter(|e| e.serves(transport))
+    }
+
+    /// The method (not notification handler) named `name`.
+    pub fn method(&self, name: &str) -> Option<&'static MethodEntry> {
+        self.methods.get(name).copied()
+    }
+
+    /// Every entry, methods first, each group sorted by name.
+    pub fn entries(&self) -> Vec<&'static MethodEntry> {
+        let mut methods: Vec<_> = self.methods.values().copied().collect();
+        let mut notifications: Vec<_> = self.notifications.values().copied().collect();
+        methods.sort_by_key(|e| e.name);
+        notifications.sort_by_key(|e| e.name);
+        methods.extend(notifications);
+        methods
+    }
+
+    /// True when the table has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.methods.is_empty() && self.notifications.is_empty()
+    }
+}
+
+/// Two locations in a stable order, so the message does not depend on link order.
+fn order(a: Location, b: Location) -> (Location, Location) {
+    if (&a.at, &a.function) <= (&b.at, &b.function) {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}

@@ -1,0 +1,91 @@
+//! Writing responses: each envelope is written straight into one buffer, and
+//! the id is copied back as the exact bytes received.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::error::RpcError;
+use crate::message::Version;
+
+/// One encoded response and, for HTTP status mapping, its error code if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// The response JSON.
+    pub body: Vec<u8>,
+    /// The error code when the response is an error.
+    pub error_code: Option<i64>,
+}
+
+fn id_text(id: Option<&RawValue>) -> &str {
+    id.map_or("null", RawValue::get)
+}
+
+/// The success response carrying `result`. A result that fails to serialize
+/// (a map with non-string keys, say) becomes -32603.
+pub(crate) fn success<T: Serialize + ?Sized>(version: Version, id: Option<&RawValue>, result: &T) -> Encoded {
+    let id = id_text(id);
+    let mut body = Vec::with_capacity(48 + id.len());
+    body.extend_from_slice(match version {
+        Version::V2 => br#"{"jsonrpc":"2.0","result":"#.as_slice(),
+        Version::V1 => br#"{"result":"#.as_slice(),
+    });
+    if let Err(e) = serde_json::to_writer(&mut body, result) {
+        tracing::error!(error = %e, "method result failed to serialize");
+        return error(version, Some(raw_or_null(id)), &RpcError::internal());
+    }
+    body.extend_from_slice(match version {
+        Version::V2 => br#","id":"#.as_slice(),
+        Version::V1 => br#","error":null,"id":"#.as_slice(),
+    });
+    body.extend_from_slice(id.as_bytes());
+    body.push(b'}');
+    Encoded { body, error_code: None }
+}
+
+/// The error response carrying `err`; `id` is `null` when not given.
+pub(crate) fn error(version: Version, id: Option<&RawValue>, err: &RpcError) -> Encoded {
+    let id = id_text(id);
+    let mut body = Vec::with_capacity(96 + id.len() + err.message().len());
+    body.extend_from_slice(match version {
+        Version::V2 => br#"{"jsonrpc":"2.0","error":"#.as_slice(),
+        Version::V1 => br#"{"result":null,"error":"#.as_slice(),
+    });
+    serde_json::to_writer(&mut body, err).expect("an RpcError always serializes");
+    body.extend_from_slice(br#","id":"#);
+    body.extend_from_slice(id.as_bytes());
+    body.push(b'}');
+    Encoded {
+        body,
+        error_code: Some(err.code()),
+    }
+}
+
+fn raw_or_null(id: &str) -> &RawValue {
+    // `id` came from a RawValue, so it is valid JSON.
+    serde_json::from_str(id).unwrap_or_else(|_| serde_json::from_str("null").expect("valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes() {
+        let id: &RawValue = serde_json::from_str("12345678901234567890.5").unwrap();
+        let ok = success(Version::V2, Some(id), "pong");
+        assert_eq!(ok.body, br#"{"jsonrpc":"2.0","result":"pong","id":12345678901234567890.5}"#);
+        let v1 = success(Version::V1, Some(id), &1);
+        assert_eq!(v1.body, br#"{"result":1,"error":null,"id":12345678901234567890.5}"#);
+        let err = error(Version::V1, None, &RpcError::new(-1, "no"));
+        assert_eq!(err.body, br#"{"result":null,"error":{"code":-1,"message":"no"},"id":null}"#);
+        assert_eq!(err.error_code, Some(-1));
+    }
+
+    #[test]
+    fn unserializable_result_is_internal_error() {
+        let mut map = std::collections::HashMap::new();
+        map.insert(vec![1u8], 1);
+        let out = success(Version::V2, None, &map);
+        assert_eq!(out.error_code, Some(-32603));
+    }
+}

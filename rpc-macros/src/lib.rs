@@ -1,0 +1,42 @@
+//! Procedural macros of channels-rpc. Use them through the `channels-rpc`
+//! crate, which re-exports them; the generated code names only
+//! `::channels_rpc::__private`.
+//!
+//! Each macro parses its input into a model ([`model`]), checks it while
+//! collecting every error with its span, and expands it ([`expand`]).
+
+mod consumer;
+mod expand;
+mod model;
+mod parse;
+
+use proc_macro::TokenStream;
+
+use model::Kind;
+
+/// Registers a free function as a JSON-RPC method.
+///
+/// `#[rpc_method]`, `#[rpc_method("name")]` or
+/// `#[rpc_method("name", consumer = T, websocket = bool, http = bool, blocking)]`.
+/// See the `channels-rpc` crate documentation for the rules.
+#[proc_macro_attribute]
+pub fn rpc_method(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::rpc_fn(Kind::Method, args.into(), item.into()).into()
+}
+
+/// Registers a free function as a JSON-RPC notification handler: it handles
+/// notifications only and never answers. Takes the same options as `rpc_method`.
+#[proc_macro_attribute]
+pub fn rpc_notification(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::rpc_fn(Kind::Notification, args.into(), item.into()).into()
+}
+
+/// Makes a struct a consumer: one instance per connection.
+///
+/// Options, in `#[consumer(...)]`: `new = path` names a `fn(&Scope) -> Self`
+/// constructor (the default is `Default::default`); `hooks` says the struct
+/// implements `ConsumerHooks` itself (otherwise the default hooks are used).
+#[proc_macro_derive(Consumer, attributes(consumer))]
+pub fn derive_consumer(input: TokenStream) -> TokenStream {
+    consumer::expand(input.into()).into()
+}

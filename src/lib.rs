@@ -1,0 +1,39 @@
+//! channels-rpc: JSON-RPC 1.0 and 2.0 over WebSocket and HTTP, where one
+//! attribute turns a plain function into a remote method, the way the Python
+//! channels-rpc does it on Django Channels.
+//!
+//! ```
+//! use channels_rpc::{rpc_method, Connection, Consumer, RpcError, Scope, Transport};
+//!
+//! #[derive(Consumer, Default)]
+//! struct MyConsumer;
+//!
+//! #[rpc_method("mymodule.rpc.ping", consumer = MyConsumer)]
+//! fn ping(fake_an_error: bool) -> Result<&'static str, RpcError> {
+//!     if fake_an_error {
+//!         Err(RpcError::application("fake_error"))
+//!     } else {
+//!         Ok("pong")
+//!     }
+//! }
+//!
+//! let app = MyConsumer::app();
+//! let conn = Connection::for_consumer::<MyConsumer>(Scope::new(Transport::InProcess, "/"));
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let call = br#"{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":[true],"id":1}"#;
+//! let reply = rt.block_on(app.handle(&conn, call)).unwrap();
+//! assert_eq!(
+//!     std::str::from_utf8(reply.body()).unwrap(),
+//!     r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"fake_error","data":["fake_error"]},"id":1}"#
+//! );
+//! ```
+#![deny(missing_docs)]
+
+pub use rpc_core::*;
+pub use rpc_macros::{rpc_method, rpc_notification, Consumer};
+
+/// Not public API: what generated code names.
+#[doc(hidden)]
+pub mod __private {
+    pub use rpc_core::__private::*;
+}

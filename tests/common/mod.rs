@@ -1,0 +1,37 @@
+//! Helpers shared by the in-process protocol tests.
+#![allow(dead_code)]
+
+use channels_rpc::{App, Connection, Consumer, Scope, Transport};
+use serde_json::Value;
+
+// Link the user's method crate: nothing else in this binary names it.
+use rpc_test_methods as _;
+
+/// A consumer that serves every method registered for all consumers.
+#[derive(Consumer, Default)]
+pub struct Everyone;
+
+/// Sends `input` through `app` on a fresh connection of `transport`; the reply as text.
+pub async fn send_on<C: Consumer>(app: &App<C>, transport: Transport, input: &str) -> Option<String> {
+    let conn = Connection::for_consumer::<C>(Scope::new(transport, "/rpc/"));
+    app.handle(&conn, input.as_bytes())
+        .await
+        .map(|reply| String::from_utf8(reply.into_body()).expect("replies are UTF-8"))
+}
+
+/// Sends `input` in-process to the `Everyone` consumer; the reply parsed.
+pub async fn send(input: &str) -> Option<Value> {
+    let app = Everyone::app();
+    send_on(&app, Transport::InProcess, input)
+        .await
+        .map(|text| serde_json::from_str(&text).expect("replies are JSON"))
+}
+
+/// A batch reply with its members sorted by id, for order-free comparison.
+pub fn sorted(mut batch: Value) -> Value {
+    batch
+        .as_array_mut()
+        .expect("a batch reply is an array")
+        .sort_by_key(|member| member["id"].to_string());
+    batch
+}

@@ -1,0 +1,129 @@
+//! A user's crate of RPC methods: the JSON-RPC 2.0 specification's examples and
+//! a few more. Its Cargo.toml names only channels-rpc, serde and tokio, which
+//! proves the macros need nothing else; a binary that only `use`s this crate
+//! `as _` still serves its methods (see the README's "Linking caveats").
+
+use channels_rpc::{rpc_method, rpc_notification, Params, RpcContext, RpcError};
+use serde::{Deserialize, Serialize};
+
+/// The specification's `subtract`, by position or by name.
+#[rpc_method]
+pub fn subtract(minuend: i64, subtrahend: i64) -> i64 {
+    minuend - subtrahend
+}
+
+/// The specification's `sum`: any number of numbers.
+#[rpc_method]
+pub fn sum(params: &Params) -> Result<f64, RpcError> {
+    Ok(params.parse::<Vec<f64>>()?.iter().sum())
+}
+
+/// The specification's `update` (called as a notification).
+#[rpc_method]
+pub fn update(params: &Params) -> usize {
+    params.get().len()
+}
+
+/// The specification's `get_data`.
+#[rpc_method]
+pub fn get_data() -> (&'static str, u32) {
+    ("hello", 5)
+}
+
+/// The specification's `notify_hello`.
+#[rpc_notification]
+pub fn notify_hello(value: i64) {
+    let _ = value;
+}
+
+/// The specification's `notify_sum`.
+#[rpc_notification]
+pub fn notify_sum(params: &Params) {
+    let _ = params;
+}
+
+/// Answers "pong".
+#[rpc_method]
+pub fn ping() -> &'static str {
+    "pong"
+}
+
+/// Returns `value` unchanged.
+#[rpc_method]
+pub fn echo(value: serde_json::Value) -> serde_json::Value {
+    value
+}
+
+/// Adds two numbers; `b` may be omitted.
+#[rpc_method]
+pub async fn add(a: i64, b: Option<i64>) -> i64 {
+    a + b.unwrap_or(0)
+}
+
+/// Sleeps `ms` milliseconds, then returns `ms`.
+#[rpc_method]
+pub async fn slow(ms: u64) -> u64 {
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Panics, to show the -32603 path.
+#[rpc_method]
+pub fn boom() -> u32 {
+    panic!("secret detail that must not reach the client")
+}
+
+/// Panics after an await.
+#[rpc_method]
+pub async fn async_boom() -> u32 {
+    tokio::task::yield_now().await;
+    panic!("another secret")
+}
+
+/// A structured parameter and result.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Point {
+    /// Horizontal.
+    pub x: f64,
+    /// Vertical.
+    pub y: f64,
+}
+
+/// Mirrors a point.
+#[rpc_method("geometry.mirror")]
+pub fn mirror(point: Point) -> Point {
+    Point {
+        x: -point.x,
+        y: -point.y,
+    }
+}
+
+/// Fails with an error that is not an `RpcError`.
+#[rpc_method]
+pub fn read_config(path: String) -> Result<String, std::io::Error> {
+    std::fs::read_to_string(path)
+}
+
+/// Tells what it knows of the call.
+#[rpc_method]
+pub fn introspect(ctx: &RpcContext) -> serde_json::Value {
+    serde_json::json!({
+        "method": ctx.method(),
+        "id": ctx.request_id(),
+        "notification": ctx.is_notification(),
+        "version": format!("{:?}", ctx.version()),
+        "path": ctx.scope().path(),
+    })
+}
+
+/// Sums on tokio's blocking pool.
+#[rpc_method("math.blocking_sum", blocking)]
+pub fn blocking_sum(values: Vec<i64>) -> i64 {
+    values.iter().sum()
+}
+
+/// Over WebSocket only.
+#[rpc_method("ws.only", http = false)]
+pub fn ws_only() -> bool {
+    true
+}
