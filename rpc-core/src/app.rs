@@ -29,10 +29,18 @@ use crate::registry::{MethodEntry, MethodTable, RegistryError};
 /// let reply = rt.block_on(app.handle(&conn, br#"{"jsonrpc":"2.0","method":"ping","id":1}"#));
 /// assert_eq!(reply.unwrap().body(), br#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
 /// ```
-#[derive(Debug)]
 pub struct App<C> {
     dispatcher: Arc<Dispatcher>,
     _consumer: PhantomData<fn() -> C>,
+}
+
+impl<C> std::fmt::Debug for App<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("consumer", &std::any::type_name::<C>())
+            .field("dispatcher", &self.dispatcher)
+            .finish()
+    }
 }
 
 impl<C> Clone for App<C> {
