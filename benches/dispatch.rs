@@ -6,7 +6,7 @@
 use channels_rpc::{Connection, Consumer, Scope, Transport};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use rpc_test_methods as _;
+use spec_methods as _;
 
 #[derive(Consumer, Default)]
 struct Bench;

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use crate::consumer::Consumer;
 use crate::error::RpcError;
 use crate::message::Version;
+use crate::outbound::{ConnectionHandle, PushError};
 use crate::params::Params;
 use crate::registry::MethodEntry;
 use crate::scope::Scope;
@@ -20,6 +21,7 @@ pub struct Connection {
     consumer: Box<dyn Any + Send + Sync>,
     consumer_name: &'static str,
     scope: Scope,
+    handle: Option<ConnectionHandle>,
 }
 
 impl Connection {
@@ -29,7 +31,19 @@ impl Connection {
             consumer: Box::new(consumer),
             consumer_name: std::any::type_name::<C>(),
             scope,
+            handle: None,
         }
+    }
+
+    /// The same connection, able to receive pushes through `handle`.
+    pub fn with_handle(mut self, handle: ConnectionHandle) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// The handle that pushes messages to this connection, if its transport can.
+    pub fn handle(&self) -> Option<&ConnectionHandle> {
+        self.handle.as_ref()
     }
 
     /// A connection whose consumer is made by [`Consumer::new`] from the scope.
@@ -62,7 +76,8 @@ impl Connection {
 pub struct AnyConsumer;
 
 /// Everything a method can know about the call it serves: the request id,
-/// whether it is a notification, the connection's scope and its consumer.
+/// whether it is a notification, the connection's scope and its consumer, and
+/// a way to push notifications back.
 ///
 /// Take it as an argument, `ctx: &RpcContext` (any consumer) or
 /// `ctx: &RpcContext<MyConsumer>` (serves only `MyConsumer`, and
@@ -72,52 +87,53 @@ pub struct AnyConsumer;
 /// use channels_rpc::{rpc_method, RpcContext};
 ///
 /// #[rpc_method]
-/// fn whoami(ctx: &RpcContext) -> Option<String> {
+/// async fn whoami(ctx: &RpcContext) -> Option<String> {
 ///     ctx.scope().header("x-user").map(str::to_owned)
 /// }
 /// ```
 #[repr(transparent)]
-pub struct RpcContext<'a, C = AnyConsumer> {
-    call: Call<'a>,
+pub struct RpcContext<C = AnyConsumer> {
+    // The `'static` is a lie the type keeps to itself: an `RpcContext` is
+    // only ever reached through a reference made by `Call::context`, which
+    // cannot outlive the call, and every accessor below returns borrows tied
+    // to `&self`. This keeps the type free of a lifetime parameter, which
+    // `async fn` signatures would otherwise have to spell out.
+    call: Call<'static>,
     _consumer: PhantomData<fn() -> C>,
 }
 
+/// The facts of one call, borrowed from the connection and the message.
 #[derive(Debug)]
-struct Call<'a> {
-    connection: &'a Connection,
-    entry: &'static MethodEntry,
-    version: Version,
-    id: Option<&'a RawValue>,
-    params: Option<&'a RawValue>,
+pub(crate) struct Call<'a> {
+    pub connection: &'a Connection,
+    pub entry: &'static MethodEntry,
+    pub version: Version,
+    pub id: Option<&'a RawValue>,
+    pub params: Option<&'a RawValue>,
 }
 
-impl<'a> RpcContext<'a> {
-    pub(crate) fn new(
-        connection: &'a Connection,
-        entry: &'static MethodEntry,
-        version: Version,
-        id: Option<&'a RawValue>,
-        params: Option<&'a RawValue>,
-    ) -> Self {
-        RpcContext {
-            call: Call {
-                connection,
-                entry,
-                version,
-                id,
-                params,
-            },
-            _consumer: PhantomData,
-        }
+impl<'a> Call<'a> {
+    /// The call seen as a context, for as long as the call is borrowed.
+    pub(crate) fn context(&self) -> &RpcContext {
+        // SAFETY: `RpcContext` is `repr(transparent)` over `Call`, and
+        // `Call<'a>` and `Call<'static>` have the same layout. The returned
+        // reference lives no longer than `self`, hence than `'a`, and no
+        // method of `RpcContext` hands out anything with the `'static`
+        // lifetime of its field: every borrow is tied to `&self`.
+        unsafe { &*(self as *const Call<'a> as *const RpcContext) }
     }
+}
 
-    fn typed<C>(&self) -> &RpcContext<'a, C> {
-        // SAFETY: `RpcContext` is `repr(transparent)` over `Call`; the type
+impl RpcContext {
+    fn typed<C>(&self) -> &RpcContext<C> {
+        // SAFETY: both are `repr(transparent)` over the same `Call`; the type
         // parameter only appears in a zero-sized `PhantomData`.
-        unsafe { &*(self as *const RpcContext<'a> as *const RpcContext<'a, C>) }
+        unsafe { &*(self as *const RpcContext as *const RpcContext<C>) }
     }
+}
 
-    pub(crate) fn params_raw(&self) -> Option<&'a RawValue> {
+impl<C> RpcContext<C> {
+    pub(crate) fn params_raw(&self) -> Option<&RawValue> {
         self.call.params
     }
 
@@ -125,24 +141,22 @@ impl<'a> RpcContext<'a> {
         self.call.entry
     }
 
-    pub(crate) fn id_raw(&self) -> Option<&'a RawValue> {
+    pub(crate) fn id_raw(&self) -> Option<&RawValue> {
         self.call.id
     }
-}
 
-impl<'a, C> RpcContext<'a, C> {
     /// The connection's scope.
-    pub fn scope(&self) -> &'a Scope {
+    pub fn scope(&self) -> &Scope {
         &self.call.connection.scope
     }
 
     /// The connection.
-    pub fn connection(&self) -> &'a Connection {
+    pub fn connection(&self) -> &Connection {
         self.call.connection
     }
 
     /// The request id as its JSON text (`"abc"`, `1`, `null`); `None` for a notification.
-    pub fn request_id(&self) -> Option<&'a str> {
+    pub fn request_id(&self) -> Option<&str> {
         self.call.id.map(RawValue::get)
     }
 
@@ -160,11 +174,22 @@ impl<'a, C> RpcContext<'a, C> {
     pub fn version(&self) -> Version {
         self.call.version
     }
+
+    /// Pushes the notification `method(params)` to this connection, now.
+    pub fn notify<P: serde::Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<(), PushError> {
+        self.handle().ok_or(PushError::Unsupported)?.notify(method, params)
+    }
+
+    /// The handle that pushes to this connection, to keep for later (a
+    /// background task, another connection); `None` over HTTP.
+    pub fn handle(&self) -> Option<&ConnectionHandle> {
+        self.call.connection.handle()
+    }
 }
 
-impl<'a, C: Consumer> RpcContext<'a, C> {
+impl<C: Consumer> RpcContext<C> {
     /// The connection's consumer instance.
-    pub fn consumer(&self) -> &'a C {
+    pub fn consumer(&self) -> &C {
         self.call
             .connection
             .consumer()
@@ -172,7 +197,7 @@ impl<'a, C: Consumer> RpcContext<'a, C> {
     }
 }
 
-impl<C> std::fmt::Debug for RpcContext<'_, C> {
+impl<C> std::fmt::Debug for RpcContext<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RpcContext")
             .field("method", &self.call.entry.name)
@@ -208,7 +233,7 @@ impl ConsumerId {
     label = "not something the framework can provide",
     note = "a `&T` argument is filled by the framework: use `&RpcContext`, `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection` or `&C` for a consumer `C`; take JSON parameters by value"
 )]
-pub trait Inject<'a>: 'a {
+pub trait Inject: 'static {
     /// True when this argument receives the whole `params`, so that parameters
     /// matching no argument are not an error.
     const TAKES_PARAMS: bool = false;
@@ -219,10 +244,10 @@ pub trait Inject<'a>: 'a {
     }
 
     /// Borrows the value from the call.
-    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError>;
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError>;
 }
 
-fn wrong_consumer(cx: &RpcContext<'_>, wanted: &'static str) -> RpcError {
+fn wrong_consumer(cx: &RpcContext, wanted: &'static str) -> RpcError {
     tracing::error!(
         method = cx.method(),
         wanted,
@@ -232,7 +257,7 @@ fn wrong_consumer(cx: &RpcContext<'_>, wanted: &'static str) -> RpcError {
     RpcError::internal()
 }
 
-impl<'a, C: 'static> Inject<'a> for RpcContext<'a, C> {
+impl<C: 'static> Inject for RpcContext<C> {
     fn consumer() -> Option<ConsumerId> {
         (TypeId::of::<C>() != TypeId::of::<AnyConsumer>()).then(|| ConsumerId {
             id: TypeId::of::<C>(),
@@ -240,7 +265,7 @@ impl<'a, C: 'static> Inject<'a> for RpcContext<'a, C> {
         })
     }
 
-    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
         let any = TypeId::of::<C>() == TypeId::of::<AnyConsumer>();
         if any || cx.call.connection.consumer_type() == TypeId::of::<C>() {
             Ok(cx.typed())
@@ -250,12 +275,12 @@ impl<'a, C: 'static> Inject<'a> for RpcContext<'a, C> {
     }
 }
 
-impl<'a, C: Consumer> Inject<'a> for C {
+impl<C: Consumer> Inject for C {
     fn consumer() -> Option<ConsumerId> {
         Some(ConsumerId::of::<C>())
     }
 
-    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
         cx.call
             .connection
             .consumer()
@@ -263,22 +288,22 @@ impl<'a, C: Consumer> Inject<'a> for C {
     }
 }
 
-impl<'a> Inject<'a> for Scope {
-    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+impl Inject for Scope {
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
         Ok(cx.scope())
     }
 }
 
-impl<'a> Inject<'a> for Connection {
-    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+impl Inject for Connection {
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
         Ok(cx.connection())
     }
 }
 
-impl<'a> Inject<'a> for Params {
+impl Inject for Params {
     const TAKES_PARAMS: bool = true;
 
-    fn inject(cx: &'a RpcContext<'a>) -> Result<&'a Self, RpcError> {
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
         static EMPTY: OnceLock<Box<RawValue>> = OnceLock::new();
         let raw = match cx.call.params {
             Some(raw) => raw,

@@ -2,7 +2,7 @@
 
 use futures_util::future::join_all;
 
-use crate::context::{Connection, RpcContext};
+use crate::context::{Call, Connection};
 use crate::error::{RpcError, INVALID_REQUEST, METHOD_NOT_FOUND};
 use crate::handler::Invoked;
 use crate::limits::Limits;
@@ -155,8 +155,14 @@ impl Dispatcher {
                 response::error(request.version, request.id, &RpcError::method_not_found(&request.method))
             });
         };
-        let cx = RpcContext::new(connection, method, request.version, request.id, request.params);
-        let out = match (method.call)(&cx) {
+        let call = Call {
+            connection,
+            entry: method,
+            version: request.version,
+            id: request.id,
+            params: request.params,
+        };
+        let out = match (method.call)(call.context()) {
             Invoked::Ready(out) => out,
             Invoked::Pending(future) => future.await,
         };

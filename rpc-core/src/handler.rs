@@ -36,13 +36,13 @@ impl std::fmt::Debug for Invoked<'_> {
     }
 }
 
-fn decode<P: FromParams>(cx: &RpcContext<'_>) -> Result<P, RpcError> {
+fn decode<P: FromParams>(cx: &RpcContext) -> Result<P, RpcError> {
     let entry = cx.entry();
     P::from_params(cx.params_raw(), entry.params, !entry.takes_params)
 }
 
 /// The response to `outcome`, or none for a notification.
-fn respond<T: Serialize>(cx: &RpcContext<'_>, outcome: Result<T, RpcError>) -> Option<Encoded> {
+fn respond<T: Serialize>(cx: &RpcContext, outcome: Result<T, RpcError>) -> Option<Encoded> {
     let id = cx.id_raw();
     if cx.is_notification() {
         if let Err(e) = outcome {
@@ -56,7 +56,7 @@ fn respond<T: Serialize>(cx: &RpcContext<'_>, outcome: Result<T, RpcError>) -> O
     })
 }
 
-fn panicked(cx: &RpcContext<'_>, payload: &(dyn std::any::Any + Send)) -> RpcError {
+fn panicked(cx: &RpcContext, payload: &(dyn std::any::Any + Send)) -> RpcError {
     let what = payload
         .downcast_ref::<&str>()
         .copied()
@@ -67,7 +67,7 @@ fn panicked(cx: &RpcContext<'_>, payload: &(dyn std::any::Any + Send)) -> RpcErr
 }
 
 /// Runs a sync method inline.
-pub fn call_sync<'a, P, T>(cx: &'a RpcContext<'a>, f: impl FnOnce(P) -> Result<T, RpcError>) -> Invoked<'a>
+pub fn call_sync<'a, P, T>(cx: &'a RpcContext, f: impl FnOnce(P) -> Result<T, RpcError>) -> Invoked<'a>
 where
     P: FromParams,
     T: Serialize,
@@ -79,7 +79,7 @@ where
 
 /// Runs an async method: `f` injects the context and returns the future.
 pub fn call_async<'a, P, T, Fut>(
-    cx: &'a RpcContext<'a>,
+    cx: &'a RpcContext,
     f: impl FnOnce(P) -> Result<Fut, RpcError>,
 ) -> Invoked<'a>
 where
@@ -103,7 +103,7 @@ where
 
 /// Runs a sync method on tokio's blocking pool (`#[rpc_method(blocking)]`).
 pub fn call_blocking<'a, P, T>(
-    cx: &'a RpcContext<'a>,
+    cx: &'a RpcContext,
     f: impl FnOnce(P) -> Result<T, RpcError> + Send + 'static,
 ) -> Invoked<'a>
 where

@@ -17,6 +17,7 @@
 //! | `response` | writing the response envelope into one buffer |
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
 //! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
+//! | [`outbound`] | [`ConnectionHandle`]: server push to one connection |
 #![deny(missing_docs)]
 
 pub mod app;
@@ -27,6 +28,7 @@ pub mod error;
 pub mod handler;
 pub mod limits;
 mod message;
+pub mod outbound;
 pub mod params;
 pub mod registry;
 mod response;
@@ -39,6 +41,7 @@ pub use dispatch::{Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
 pub use limits::Limits;
 pub use message::Version;
+pub use outbound::{ConnectionHandle, Outbox, PushError};
 pub use params::{FromParams, Params};
 pub use registry::{MethodEntry, MethodKind, MethodTable, RegistryError};
 pub use response::Encoded;
@@ -62,17 +65,17 @@ pub mod __private {
     }
 
     /// The consumer an injected argument type requires.
-    pub fn consumer_of<'a, T: Inject<'a> + ?Sized>() -> Option<ConsumerId> {
+    pub fn consumer_of<T: Inject + ?Sized>() -> Option<ConsumerId> {
         T::consumer()
     }
 
     /// Borrows an injected argument from the call.
-    pub fn inject<'a, T: Inject<'a> + ?Sized>(cx: &'a RpcContext<'a>) -> Result<&'a T, RpcError> {
+    pub fn inject<T: Inject + ?Sized>(cx: &RpcContext) -> Result<&T, RpcError> {
         T::inject(cx)
     }
 
     /// Whether an injected argument type receives the whole params.
-    pub const fn takes_params<'a, T: Inject<'a> + ?Sized>() -> bool {
+    pub const fn takes_params<T: Inject + ?Sized>() -> bool {
         T::TAKES_PARAMS
     }
 

@@ -29,7 +29,7 @@ pub enum MethodKind {
 
 /// The wrapper the macro generates: decodes params, injects context, calls the
 /// function and encodes the response.
-pub type CallFn = for<'a> fn(&'a RpcContext<'a>) -> Invoked<'a>;
+pub type CallFn = for<'a> fn(&'a RpcContext) -> Invoked<'a>;
 
 /// One registered method, as the macro describes it.
 pub struct MethodEntry {

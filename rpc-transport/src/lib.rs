@@ -1,1 +1,25 @@
+//! Transports of channels-rpc: JSON-RPC over HTTP (hyper 1) and WebSocket
+//! (tokio-tungstenite) on one port, routed by path to consumers.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`server`] | [`Server`]: bind, mount consumers on paths, serve, shut down gracefully |
+//! | [`service`] | [`RpcService`]: one consumer as a `tower::Service`, for your own router |
+//! | [`http`] | POST body in, JSON answer out |
+//! | `ws` | the upgrade and the per-connection loop |
+//! | [`config`] | [`ServerConfig`]: limits and timers with their defaults |
+//! | [`stats`] | live connection counts |
+#![deny(missing_docs)]
 
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod service;
+pub mod stats;
+mod ws;
+
+pub use config::ServerConfig;
+pub use server::{Listening, Server, ServerHandle};
+pub use service::RpcService;
+pub use stats::Stats;
+pub use tokio_tungstenite::tungstenite;

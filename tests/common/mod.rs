@@ -5,7 +5,7 @@ use channels_rpc::{App, Connection, Consumer, Scope, Transport};
 use serde_json::Value;
 
 // Link the user's method crate: nothing else in this binary names it.
-use rpc_test_methods as _;
+use spec_methods as _;
 
 /// A consumer that serves every method registered for all consumers.
 #[derive(Consumer, Default)]

@@ -1,9 +1,11 @@
-//! A user's crate of RPC methods: the JSON-RPC 2.0 specification's examples and
-//! a few more. Its Cargo.toml names only channels-rpc, serde and tokio, which
-//! proves the macros need nothing else; a binary that only `use`s this crate
-//! `as _` still serves its methods (see the README's "Linking caveats").
+//! A user's crate of RPC methods: the JSON-RPC 2.0 specification's examples
+//! and a few more, served by the `spec_server` example and used by the tests.
+//!
+//! Its Cargo.toml names only channels-rpc, serde and tokio, which proves the
+//! macros need nothing else; a binary that only `use`s this crate `as _` still
+//! serves its methods (see the README's "Linking caveats").
 
-use channels_rpc::{rpc_method, rpc_notification, Params, RpcContext, RpcError};
+use channels_rpc::{json, rpc_method, rpc_notification, Params, RpcContext, RpcError, Value};
 use serde::{Deserialize, Serialize};
 
 /// The specification's `subtract`, by position or by name.
@@ -50,7 +52,7 @@ pub fn ping() -> &'static str {
 
 /// Returns `value` unchanged.
 #[rpc_method]
-pub fn echo(value: serde_json::Value) -> serde_json::Value {
+pub fn echo(value: Value) -> Value {
     value
 }
 
@@ -106,8 +108,8 @@ pub fn read_config(path: String) -> Result<String, std::io::Error> {
 
 /// Tells what it knows of the call.
 #[rpc_method]
-pub fn introspect(ctx: &RpcContext) -> serde_json::Value {
-    serde_json::json!({
+pub fn introspect(ctx: &RpcContext) -> Value {
+    json!({
         "method": ctx.method(),
         "id": ctx.request_id(),
         "notification": ctx.is_notification(),
@@ -126,4 +128,12 @@ pub fn blocking_sum(values: Vec<i64>) -> i64 {
 #[rpc_method("ws.only", http = false)]
 pub fn ws_only() -> bool {
     true
+}
+
+/// Pushes the notification `method(params)` to the calling connection, then
+/// returns true.
+#[rpc_method]
+pub fn notify_me(ctx: &RpcContext, method: String, params: Value) -> Result<bool, RpcError> {
+    ctx.notify(&method, &params)?;
+    Ok(true)
 }

@@ -1,0 +1,51 @@
+//! Serves the JSON-RPC 2.0 specification's example methods (and `ping`,
+//! `echo`, `add`, `slow`, `boom`, `notify_me`, the seed's `mymodule.rpc.ping`)
+//! on POST /rpc/ and WebSocket /ws/. The methods live in the `spec-methods`
+//! crate, linked by `use spec_methods as _;`.
+//!
+//! ```text
+//! cargo run --release --example spec_server -- --addr 127.0.0.1:0
+//! ```
+
+use channels_rpc::{rpc_method, Consumer, RpcError, Server};
+
+// Nothing here names the crate's items: without this line its methods would
+// not be linked (see "Linking caveats" in the README).
+use spec_methods as _;
+
+/// Serves every method registered for all consumers.
+#[derive(Consumer, Default)]
+struct Spec;
+
+/// The seed README's method.
+#[rpc_method("mymodule.rpc.ping", consumer = Spec)]
+fn seed_ping(fake_an_error: bool) -> Result<&'static str, RpcError> {
+    if fake_an_error {
+        Err(RpcError::application("fake_error"))
+    } else {
+        Ok("pong")
+    }
+}
+
+fn addr_from_args() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--addr")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| "127.0.0.1:8000".to_owned())
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let server = Server::bind(addr_from_args())
+        .websocket("/ws/", Spec::app())
+        .http("/rpc/", Spec::app())
+        .listen()
+        .await?;
+    println!("listening on {}", server.local_addr());
+    server
+        .serve_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,127 @@
+//! Server push: a [`ConnectionHandle`] sends notifications to one connection
+//! through a bounded queue that its transport drains.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, Notify};
+
+/// Why a push failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The connection is gone.
+    #[error("the connection is closed")]
+    Closed,
+    /// The peer does not read fast enough: its queue is full, and the
+    /// connection is being closed.
+    #[error("the connection's outbound queue is full; closing it")]
+    Full,
+    /// The connection cannot receive pushes (one HTTP request).
+    #[error("this transport cannot push messages")]
+    Unsupported,
+    /// `params` did not serialize to a JSON array or object.
+    #[error("notification params must serialize to a JSON array or object")]
+    InvalidParams,
+}
+
+/// Sends JSON-RPC notifications to one connection, from inside a method
+/// ([`RpcContext::notify`](crate::RpcContext::notify)) or from anywhere else.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ConnectionHandle {
+    queue: mpsc::Sender<Vec<u8>>,
+    overflow: Arc<Notify>,
+}
+
+/// The transport's end of a connection's queue.
+#[derive(Debug)]
+pub struct Outbox {
+    /// Messages to send, each one JSON text.
+    pub queue: mpsc::Receiver<Vec<u8>>,
+    /// Fires when a push found the queue full: close the connection.
+    pub overflow: Arc<Notify>,
+}
+
+impl ConnectionHandle {
+    /// A handle and the outbox it fills, holding at most `capacity` messages.
+    pub fn channel(capacity: usize) -> (ConnectionHandle, Outbox) {
+        let (queue, receiver) = mpsc::channel(capacity.max(1));
+        let overflow = Arc::new(Notify::new());
+        let handle = ConnectionHandle {
+            queue,
+            overflow: overflow.clone(),
+        };
+        (handle, Outbox {
+            queue: receiver,
+            overflow,
+        })
+    }
+
+    /// Sends the notification `method(params)`.
+    ///
+    /// ```
+    /// use channels_rpc::ConnectionHandle;
+    ///
+    /// let (handle, mut outbox) = ConnectionHandle::channel(8);
+    /// handle.notify("chat.message", ["hi"]).unwrap();
+    /// let sent = outbox.queue.try_recv().unwrap();
+    /// assert_eq!(sent, br#"{"jsonrpc":"2.0","method":"chat.message","params":["hi"]}"#);
+    /// ```
+    pub fn notify<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<(), PushError> {
+        self.send_raw(encode_notification(method, params)?)
+    }
+
+    /// Sends a message that is already JSON text.
+    pub fn send_raw(&self, json: Vec<u8>) -> Result<(), PushError> {
+        match self.queue.try_send(json) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(PushError::Closed),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflow.notify_one();
+                Err(PushError::Full)
+            }
+        }
+    }
+
+    /// True once the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+}
+
+/// `{"jsonrpc":"2.0","method":M,"params":P}` as bytes.
+pub fn encode_notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<Vec<u8>, PushError> {
+    let mut out = Vec::with_capacity(64 + method.len());
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    serde_json::to_writer(&mut out, method).map_err(|_| PushError::InvalidParams)?;
+    out.extend_from_slice(br#","params":"#);
+    let start = out.len();
+    serde_json::to_writer(&mut out, params).map_err(|_| PushError::InvalidParams)?;
+    if !matches!(out.get(start), Some(b'[' | b'{')) {
+        return Err(PushError::InvalidParams);
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_queue_signals_overflow_and_closed_queue_says_so() {
+        let (handle, outbox) = ConnectionHandle::channel(1);
+        handle.notify("a", &[1]).unwrap();
+        assert_eq!(handle.notify("a", &[2]), Err(PushError::Full));
+        assert_eq!(handle.notify("a", &3), Err(PushError::InvalidParams));
+        drop(outbox);
+        assert_eq!(handle.notify("a", &[4]), Err(PushError::Closed));
+        assert!(handle.is_closed());
+    }
+}
+
+impl From<PushError> for crate::RpcError {
+    fn from(e: PushError) -> Self {
+        crate::RpcError::application(e)
+    }
+}

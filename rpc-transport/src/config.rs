@@ -1,0 +1,120 @@
+//! [`ServerConfig`]: every transport limit and timer, with its default and why.
+
+use std::time::Duration;
+
+use rpc_core::{Limits, StatusMapping};
+
+/// Transport settings. Protocol limits (message size, depth, batch length)
+/// live in [`Limits`] and apply to HTTP bodies and WebSocket messages alike.
+///
+/// ```
+/// use channels_rpc::{Limits, ServerConfig};
+/// use std::time::Duration;
+///
+/// let config = ServerConfig::default()
+///     .limits(Limits::default().max_message_size(1 << 20))
+///     .max_in_flight(64)
+///     .ping_interval(Some(Duration::from_secs(10)));
+/// assert_eq!(config.max_in_flight_per_connection, 64);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Protocol limits; `max_message_size` also bounds HTTP bodies (413 past it)
+    /// and WebSocket messages (close 1009 past it).
+    pub limits: Limits,
+    /// Calls one WebSocket connection may have running at once; past it the
+    /// server stops reading from that connection until one finishes.
+    pub max_in_flight_per_connection: usize,
+    /// Pushed messages queued for one WebSocket connection; a peer that lets
+    /// the queue fill is too slow and is disconnected.
+    pub outbound_queue: usize,
+    /// How often to ping an idle WebSocket peer; `None` disables pings.
+    pub ping_interval: Option<Duration>,
+    /// A WebSocket peer silent for this long (no frame, no pong) is dropped.
+    pub idle_timeout: Duration,
+    /// A write that cannot complete in this time means the peer stopped reading:
+    /// the connection is dropped.
+    pub write_timeout: Duration,
+    /// How long a graceful shutdown waits for running calls.
+    pub shutdown_timeout: Duration,
+    /// HTTP status of error responses.
+    pub status_mapping: StatusMapping,
+}
+
+impl ServerConfig {
+    /// 256 calls in flight per connection.
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+    /// 1,024 queued pushes per connection.
+    pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024;
+    /// Ping every 30 s.
+    pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+    /// Drop a peer silent for 90 s (three missed pings).
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+    /// Give up on a write after 10 s.
+    pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Wait up to 10 s for running calls on shutdown.
+    pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Sets the protocol limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the calls in flight per WebSocket connection.
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight_per_connection = calls.max(1);
+        self
+    }
+
+    /// Sets the outbound queue length per WebSocket connection.
+    pub fn outbound_queue(mut self, messages: usize) -> Self {
+        self.outbound_queue = messages.max(1);
+        self
+    }
+
+    /// Sets the ping interval (`None`: no pings).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets the idle timeout.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the write timeout.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets the graceful shutdown timeout.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sets the HTTP status mapping of errors.
+    pub fn status_mapping(mut self, mapping: StatusMapping) -> Self {
+        self.status_mapping = mapping;
+        self
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            limits: Limits::default(),
+            max_in_flight_per_connection: Self::DEFAULT_MAX_IN_FLIGHT,
+            outbound_queue: Self::DEFAULT_OUTBOUND_QUEUE,
+            ping_interval: Some(Self::DEFAULT_PING_INTERVAL),
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
+            shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+            status_mapping: StatusMapping::default(),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! JSON-RPC over HTTP: one POST body in, one response out.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use rpc_core::{App, Connection, Consumer, Scope, Transport};
+
+use crate::config::ServerConfig;
+
+/// The response body of every answer.
+pub type ResponseBody = Full<Bytes>;
+
+/// The connection's scope from a request's head.
+pub(crate) fn scope_of<B>(req: &Request<B>, transport: Transport, peer: Option<SocketAddr>) -> Scope {
+    let mut scope = Scope::new(transport, req.uri().path());
+    scope.set_query(req.uri().query().map(str::to_owned));
+    *scope.headers_mut() = req.headers().clone();
+    scope.set_peer(peer);
+    scope
+}
+
+/// A response with a status and a plain-text or empty body.
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    if !text.is_empty() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    }
+    response
+}
+
+fn json(status: u16, body: Vec<u8>) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Serves one HTTP JSON-RPC request: POST only, body within the size limit,
+/// 204 for notifications, JSON answers with the configured status mapping.
+pub async fn serve_http<C, B>(
+    app: &App<C>,
+    config: &ServerConfig,
+    req: Request<B>,
+    peer: Option<SocketAddr>,
+) -> Response<ResponseBody>
+where
+    C: Consumer,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if req.method() != Method::POST {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "JSON-RPC over HTTP takes POST\n");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let mut scope = scope_of(&req, Transport::Http, peer);
+    let max = config.limits.message_size();
+    let declared_too_large = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|len| len > max as u64);
+    if declared_too_large {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    }
+    let body = match Limited::new(req.into_body(), max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
+        }
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body\n"),
+    };
+    let consumer = C::new(&scope);
+    if let Err(reject) = consumer.connect(&mut scope).await {
+        let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
+        let mut response = Response::new(Full::new(Bytes::from(reject.reason)));
+        *response.status_mut() = status;
+        return response;
+    }
+    let connection = Connection::new(consumer, scope);
+    match app.handle(&connection, &body).await {
+        None => plain(StatusCode::NO_CONTENT, ""),
+        Some(reply) => json(reply.http_status(config.status_mapping), reply.into_body()),
+    }
+}

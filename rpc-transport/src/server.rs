@@ -1,0 +1,307 @@
+//! [`Server`]: HTTP and WebSocket on one port, routed by path to consumers,
+//! with graceful shutdown.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rpc_core::{App, Consumer};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::http::{plain, ResponseBody};
+use crate::service::RpcService;
+use crate::stats::Stats;
+
+type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
+
+/// One mounted consumer, with its type erased.
+trait Endpoint: Send + Sync {
+    fn serves(&self, upgrade: bool) -> bool;
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse;
+}
+
+impl<C: Consumer> Endpoint for RpcService<C> {
+    fn serves(&self, upgrade: bool) -> bool {
+        RpcService::serves(self, upgrade)
+    }
+
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse {
+        Box::pin(RpcService::respond(self, req, Some(peer)))
+    }
+}
+
+type MakeEndpoint = Box<dyn FnOnce(&ServerConfig, &watch::Receiver<bool>, &Stats) -> Arc<dyn Endpoint> + Send>;
+
+/// Builds a server: bind an address, mount consumers on paths, serve.
+///
+/// ```no_run
+/// use channels_rpc::{Consumer, Server};
+///
+/// #[derive(Consumer, Default)]
+/// struct MyConsumer;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// Server::bind("127.0.0.1:8000")
+///     .websocket("/ws/", MyConsumer::app())
+///     .http("/rpc/", MyConsumer::app())
+///     .serve()
+///     .await
+/// # }
+/// ```
+pub struct Server {
+    addr: String,
+    config: ServerConfig,
+    routes: Vec<(String, MakeEndpoint)>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let paths: Vec<_> = self.routes.iter().map(|(p, _)| p.as_str()).collect();
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("config", &self.config)
+            .field("paths", &paths)
+            .finish()
+    }
+}
+
+fn normalize(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+impl Server {
+    /// A server that will listen on `addr` (`"127.0.0.1:0"` picks a free port).
+    pub fn bind(addr: impl Into<String>) -> Self {
+        Server {
+            addr: addr.into(),
+            config: ServerConfig::default(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Sets the configuration (limits, timers) for every route.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Serves consumer `C` over WebSocket at `path`.
+    pub fn websocket<C: Consumer>(self, path: &str, app: App<C>) -> Self {
+        self.mount(path, app, false, true)
+    }
+
+    /// Serves consumer `C` over HTTP POST at `path`.
+    pub fn http<C: Consumer>(self, path: &str, app: App<C>) -> Self {
+        self.mount(path, app, true, false)
+    }
+
+    fn mount<C: Consumer>(mut self, path: &str, app: App<C>, http: bool, websocket: bool) -> Self {
+        let make: MakeEndpoint = Box::new(move |config, shutdown, stats| {
+            Arc::new(
+                RpcService::inner(app, config.clone(), shutdown.clone(), stats.clone())
+                    .http(http)
+                    .websocket(websocket),
+            )
+        });
+        self.routes.push((normalize(path), make));
+        self
+    }
+
+    /// Binds the address; the result tells the port and then serves.
+    pub async fn listen(self) -> io::Result<Listening> {
+        let listener = TcpListener::bind(&self.addr).await?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let stats = Stats::default();
+        let mut routes: HashMap<String, Vec<Arc<dyn Endpoint>>> = HashMap::new();
+        for (path, make) in self.routes {
+            routes.entry(path).or_default().push(make(&self.config, &shutdown_rx, &stats));
+        }
+        Ok(Listening {
+            listener,
+            router: Arc::new(Router { routes }),
+            config: self.config,
+            shutdown_tx,
+            stats,
+        })
+    }
+
+    /// Binds and serves until the process ends.
+    pub async fn serve(self) -> io::Result<()> {
+        self.listen().await?.serve().await
+    }
+
+    /// Binds and serves until `signal` completes, then shuts down gracefully.
+    pub async fn serve_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
+        self.listen().await?.serve_until(signal).await
+    }
+}
+
+struct Router {
+    routes: HashMap<String, Vec<Arc<dyn Endpoint>>>,
+}
+
+impl Router {
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse {
+        let upgrade = crate::ws::is_upgrade(&req);
+        let Some(endpoints) = self.routes.get(&normalize(req.uri().path())) else {
+            return Box::pin(async { plain(StatusCode::NOT_FOUND, "no JSON-RPC endpoint here\n") });
+        };
+        let endpoint = endpoints
+            .iter()
+            .find(|e| e.serves(upgrade))
+            .or_else(|| endpoints.first())
+            .expect("a route has an endpoint");
+        endpoint.respond(req, peer)
+    }
+}
+
+/// A bound server, ready to serve.
+pub struct Listening {
+    listener: TcpListener,
+    router: Arc<Router>,
+    config: ServerConfig,
+    shutdown_tx: watch::Sender<bool>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening").field("addr", &self.listener.local_addr().ok()).finish()
+    }
+}
+
+impl Listening {
+    /// The address bound, with the real port.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Live connection counts.
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    /// Serves until the process ends.
+    pub async fn serve(self) -> io::Result<()> {
+        self.serve_until(std::future::pending()).await
+    }
+
+    /// Serves in a new task; the handle stops it.
+    pub fn spawn(self) -> ServerHandle {
+        let addr = self.local_addr();
+        let stats = self.stats();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(self.serve_until(async {
+            let _ = stopped.await;
+        }));
+        ServerHandle {
+            addr,
+            stats,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, lets running calls finish, closes WebSockets with 1001.
+    pub async fn serve_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
+        let Listening {
+            listener,
+            router,
+            config,
+            shutdown_tx,
+            stats,
+        } = self;
+        let builder = auto::Builder::new(TokioExecutor::new());
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            // Out of file descriptors, say: wait, do not spin.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let router = router.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let response = router.respond(req, peer);
+                        async move { Ok::<_, Infallible>(response.await) }
+                    });
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection.into_owned());
+                    let guard = stats.connection();
+                    tokio::spawn(async move {
+                        let _guard = guard;
+                        if let Err(e) = connection.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut signal => break,
+            }
+        }
+        drop(listener);
+        let _ = shutdown_tx.send(true);
+        let closed = async {
+            graceful.shutdown().await;
+            stats.websockets_closed().await;
+        };
+        if tokio::time::timeout(config.shutdown_timeout + Duration::from_secs(1), closed).await.is_err() {
+            tracing::warn!("shutdown timed out with connections still open");
+        }
+        Ok(())
+    }
+}
+
+/// A server running in its own task.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stats: Stats,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Live connection counts.
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    /// Shuts down gracefully and waits until it is done.
+    pub async fn shutdown(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.map_err(io::Error::other)?
+    }
+}

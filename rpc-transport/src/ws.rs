@@ -1,0 +1,351 @@
+//! JSON-RPC over WebSocket: the upgrade, decided by the consumer's connect
+//! hook, then one task per connection that reads messages, runs calls
+//! concurrently and writes every reply that is due in one flush.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rpc_core::{App, Connection, ConnectionHandle, Consumer, Outbox, Reply, Transport};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::config::ServerConfig;
+use crate::http::{plain, scope_of, ResponseBody};
+use crate::stats::Stats;
+
+/// Close codes (RFC 6455 section 7.4.1).
+mod code {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const NO_STATUS: u16 = 1005;
+    pub const ABNORMAL: u16 = 1006;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+}
+
+fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// True when `req` asks for a WebSocket upgrade.
+pub fn is_upgrade<B>(req: &Request<B>) -> bool {
+    header_has(req.headers(), header::CONNECTION, "upgrade") && header_has(req.headers(), header::UPGRADE, "websocket")
+}
+
+/// Shared state a connection needs beyond its app.
+#[derive(Clone, Debug)]
+pub(crate) struct WsShared {
+    pub config: ServerConfig,
+    pub shutdown: watch::Receiver<bool>,
+    pub stats: Stats,
+}
+
+/// Answers an upgrade request: runs the consumer's connect hook (403 or its
+/// status on refusal), then answers 101 and serves the connection in a new task.
+pub(crate) async fn serve_upgrade<C, B>(
+    app: App<C>,
+    shared: WsShared,
+    mut req: Request<B>,
+    peer: Option<SocketAddr>,
+) -> Response<ResponseBody>
+where
+    C: Consumer,
+    B: Send + 'static,
+{
+    let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
+        Some(key) if is_upgrade(&req) && req.method() == http::Method::GET => key.clone(),
+        _ => {
+            let mut response = plain(StatusCode::UPGRADE_REQUIRED, "this path speaks JSON-RPC over WebSocket\n");
+            response.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            return response;
+        }
+    };
+    if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        let mut response = plain(StatusCode::BAD_REQUEST, "unsupported WebSocket version\n");
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
+    }
+    let mut scope = scope_of(&req, Transport::WebSocket, peer);
+    let consumer = C::new(&scope);
+    if let Err(reject) = consumer.connect(&mut scope).await {
+        let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
+        let mut response = Response::new(ResponseBody::new(Bytes::from(reject.reason)));
+        *response.status_mut() = status;
+        return response;
+    }
+    // Only a subprotocol the client offered may be chosen.
+    let chosen = scope.subprotocol().map(str::to_owned).filter(|chosen| {
+        header_has(req.headers(), header::SEC_WEBSOCKET_PROTOCOL, chosen)
+    });
+    scope.set_subprotocol(chosen.clone());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let guard = shared.stats.websocket();
+    tokio::spawn(async move {
+        let _guard = guard;
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let config = WebSocketConfig::default()
+                    .max_message_size(Some(shared.config.limits.message_size()))
+                    .max_frame_size(Some(shared.config.limits.message_size()));
+                let socket =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                let connection = Connection::new(consumer, scope);
+                run(socket, &app, connection, &shared).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "WebSocket upgrade failed");
+                consumer.disconnect(code::ABNORMAL).await;
+            }
+        }
+    });
+    let mut response = plain(StatusCode::SWITCHING_PROTOCOLS, "");
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = derive_accept_key(key.as_bytes());
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept.parse().expect("base64 is a valid header"));
+    if let Some(protocol) = chosen.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    response
+}
+
+type Pending<'a> = Pin<Box<dyn Future<Output = Option<Reply>> + Send + 'a>>;
+
+/// What ended a connection.
+enum End {
+    /// Close with this code and tell the consumer.
+    Close(u16, &'static str),
+    /// The peer closed (with a code, or 1005 if it sent none).
+    PeerClosed(u16),
+    /// The peer vanished or stopped reading: no close handshake.
+    Lost,
+}
+
+/// Serves one WebSocket connection until it ends, then runs the consumer's
+/// disconnect hook exactly once with the close code.
+pub(crate) async fn run<C, S>(mut socket: WebSocketStream<S>, app: &App<C>, connection: Connection, shared: &WsShared)
+where
+    C: Consumer,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let config = &shared.config;
+    let (handle, outbox) = ConnectionHandle::channel(config.outbound_queue);
+    let connection = connection.with_handle(handle);
+    let end = serve(&mut socket, app, &connection, outbox, shared).await;
+    let code = match end {
+        End::Close(code, reason) => {
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            };
+            let _ = tokio::time::timeout(config.write_timeout, socket.close(Some(frame))).await;
+            code
+        }
+        End::PeerClosed(code) => {
+            // tungstenite answers the close frame; flush it out.
+            let _ = tokio::time::timeout(config.write_timeout, socket.flush()).await;
+            code
+        }
+        End::Lost => code::ABNORMAL,
+    };
+    let consumer: &C = connection.consumer().expect("the connection's own consumer");
+    consumer.disconnect(code).await;
+}
+
+async fn serve<C: Consumer, S>(
+    socket: &mut WebSocketStream<S>,
+    app: &App<C>,
+    connection: &Connection,
+    mut outbox: Outbox,
+    shared: &WsShared,
+) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let config = &shared.config;
+    let mut shutdown = shared.shutdown.clone();
+    let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
+    let mut last_heard = Instant::now();
+    let mut ping = config.ping_interval.map(|period| {
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer
+    });
+    let overflow = outbox.overflow.clone();
+    loop {
+        let can_read = in_flight.len() < config.max_in_flight_per_connection;
+        let mut unflushed = false;
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => return drain(socket, &mut in_flight, config).await,
+            _ = overflow.notified() => return End::Close(code::POLICY, "outbound queue full: reading too slowly"),
+            Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
+                if let Some(reply) = reply {
+                    if feed_reply(socket, reply).await.is_err() {
+                        return End::Lost;
+                    }
+                    unflushed = true;
+                }
+            }
+            Some(pushed) = outbox.queue.recv() => {
+                if feed(socket, pushed).await.is_err() {
+                    return End::Lost;
+                }
+                unflushed = true;
+            }
+            frame = socket.next(), if can_read => {
+                last_heard = Instant::now();
+                match on_frame(frame, app, connection, &mut in_flight) {
+                    Ok(wrote) => unflushed |= wrote,
+                    Err(end) => return end,
+                }
+            }
+            _ = tick(&mut ping) => {
+                if last_heard.elapsed() > config.idle_timeout {
+                    return End::Lost;
+                }
+                if feed_message(socket, Message::Ping(Bytes::new())).await.is_err() {
+                    return End::Lost;
+                }
+                unflushed = true;
+            }
+        }
+        // Answer everything else that is already due before one flush.
+        loop {
+            let mut progressed = false;
+            while let Some(Some(reply)) = in_flight.next().now_or_never() {
+                if let Some(reply) = reply {
+                    if feed_reply(socket, reply).await.is_err() {
+                        return End::Lost;
+                    }
+                    unflushed = true;
+                }
+                progressed = true;
+            }
+            while let Ok(pushed) = outbox.queue.try_recv() {
+                if feed(socket, pushed).await.is_err() {
+                    return End::Lost;
+                }
+                unflushed = true;
+                progressed = true;
+            }
+            if in_flight.len() < config.max_in_flight_per_connection {
+                if let Some(frame) = socket.next().now_or_never() {
+                    last_heard = Instant::now();
+                    match on_frame(frame, app, connection, &mut in_flight) {
+                        Ok(wrote) => unflushed |= wrote,
+                        Err(end) => return end,
+                    }
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if unflushed {
+            match tokio::time::timeout(config.write_timeout, socket.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return End::Lost,
+            }
+        }
+    }
+}
+
+/// Handles one read result: a message starts a call; control frames are
+/// answered by tungstenite at the next flush (returns true when one is due).
+fn on_frame<'a, C: Consumer>(
+    frame: Option<Result<Message, WsError>>,
+    app: &'a App<C>,
+    connection: &'a Connection,
+    in_flight: &mut FuturesUnordered<Pending<'a>>,
+) -> Result<bool, End> {
+    let message = match frame {
+        None => return Err(End::Lost),
+        Some(Ok(message)) => message,
+        Some(Err(WsError::Capacity(_))) => return Err(End::Close(code::TOO_BIG, "message too big")),
+        Some(Err(WsError::Protocol(_) | WsError::Utf8(_))) => {
+            return Err(End::Close(code::PROTOCOL_ERROR, "protocol error"))
+        }
+        Some(Err(_)) => return Err(End::Lost),
+    };
+    let data: Bytes = match message {
+        Message::Text(text) => text.into(),
+        Message::Binary(bytes) => bytes,
+        Message::Ping(_) => return Ok(true),
+        Message::Pong(_) | Message::Frame(_) => return Ok(false),
+        Message::Close(frame) => {
+            return Err(End::PeerClosed(frame.map_or(code::NO_STATUS, |f| u16::from(f.code))));
+        }
+    };
+    in_flight.push(Box::pin(async move { app.handle(connection, &data).await }));
+    Ok(false)
+}
+
+async fn tick(timer: &mut Option<tokio::time::Interval>) {
+    match timer {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn feed_reply<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut WebSocketStream<S>, reply: Reply) -> Result<(), WsError> {
+    feed(socket, reply.into_body()).await
+}
+
+async fn feed<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut WebSocketStream<S>, json: Vec<u8>) -> Result<(), WsError> {
+    let text = String::from_utf8(json).map_err(|_| WsError::Utf8(String::new()))?;
+    feed_message(socket, Message::text(text)).await
+}
+
+async fn feed_message<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    message: Message,
+) -> Result<(), WsError> {
+    socket.feed(message).await
+}
+
+/// On shutdown: stop reading, let running calls finish (within the shutdown
+/// timeout), send their replies, then close with 1001.
+async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    in_flight: &mut FuturesUnordered<Pending<'_>>,
+    config: &ServerConfig,
+) -> End {
+    let finish = async {
+        while let Some(reply) = in_flight.next().await {
+            if let Some(reply) = reply {
+                if feed_reply(socket, reply).await.is_err() {
+                    return false;
+                }
+            }
+        }
+        socket.flush().await.is_ok()
+    };
+    match tokio::time::timeout(config.shutdown_timeout, finish).await {
+        Ok(true) => End::Close(code::GOING_AWAY, "server shutting down"),
+        _ => End::Lost,
+    }
+}
