@@ -101,7 +101,7 @@ pub fn registration(method: &Method) -> TokenStream {
         #[doc(hidden)]
         const _: () = {
             #[allow(clippy::unused_unit, clippy::let_unit_value, clippy::needless_borrow)]
-            fn __rpc_wrapper<'a>(__rpc_cx: &'a #rpc::RpcContext<'a>) -> #rpc::Invoked<'a> {
+            fn __rpc_wrapper<'a>(__rpc_cx: &'a #rpc::RpcContext) -> #rpc::Invoked<'a> {
                 use #rpc::{ViaResult as _, ViaSerialize as _};
                 #(#param_checks)*
                 #body
