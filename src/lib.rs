@@ -39,3 +39,8 @@ pub use serde_json::{json, Value};
 pub mod __private {
     pub use rpc_core::__private::*;
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
