@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
@@ -201,14 +202,14 @@ where
             _ = overflow.notified() => return End::Close(code::POLICY, "outbound queue full: reading too slowly"),
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some(reply) = reply {
-                    if feed_reply(socket, reply).await.is_err() {
+                    if feed_reply(socket, reply, config.write_timeout).await.is_err() {
                         return End::Lost;
                     }
                     unflushed = true;
                 }
             }
             Some(pushed) = outbox.queue.recv() => {
-                if feed(socket, pushed).await.is_err() {
+                if feed(socket, pushed, config.write_timeout).await.is_err() {
                     return End::Lost;
                 }
                 unflushed = true;
@@ -224,7 +225,7 @@ where
                 if last_heard.elapsed() > config.idle_timeout {
                     return End::Lost;
                 }
-                if feed_message(socket, Message::Ping(Bytes::new())).await.is_err() {
+                if feed_message(socket, Message::Ping(Bytes::new()), config.write_timeout).await.is_err() {
                     return End::Lost;
                 }
                 unflushed = true;
@@ -235,7 +236,7 @@ where
             let mut progressed = false;
             while let Some(Some(reply)) = in_flight.next().now_or_never() {
                 if let Some(reply) = reply {
-                    if feed_reply(socket, reply).await.is_err() {
+                    if feed_reply(socket, reply, config.write_timeout).await.is_err() {
                         return End::Lost;
                     }
                     unflushed = true;
@@ -243,7 +244,7 @@ where
                 progressed = true;
             }
             while let Ok(pushed) = outbox.queue.try_recv() {
-                if feed(socket, pushed).await.is_err() {
+                if feed(socket, pushed, config.write_timeout).await.is_err() {
                     return End::Lost;
                 }
                 unflushed = true;
@@ -263,11 +264,8 @@ where
                 break;
             }
         }
-        if unflushed {
-            match tokio::time::timeout(config.write_timeout, socket.flush()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return End::Lost,
-            }
+        if unflushed && flush(socket, config.write_timeout).await.is_err() {
+            return End::Lost;
         }
     }
 }
@@ -284,6 +282,7 @@ fn on_frame<'a, C: Consumer>(
         None => return Err(End::Lost),
         Some(Ok(message)) => message,
         Some(Err(WsError::Capacity(_))) => return Err(End::Close(code::TOO_BIG, "message too big")),
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => return Err(End::Lost),
         Some(Err(WsError::Protocol(_) | WsError::Utf8(_))) => {
             return Err(End::Close(code::PROTOCOL_ERROR, "protocol error"))
         }
@@ -311,20 +310,44 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
     }
 }
 
-async fn feed_reply<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut WebSocketStream<S>, reply: Reply) -> Result<(), WsError> {
-    feed(socket, reply.into_body()).await
+/// Why a write failed: the connection is unusable either way.
+struct WriteFailed;
+
+async fn feed_reply<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    reply: Reply,
+    limit: Duration,
+) -> Result<(), WriteFailed> {
+    feed(socket, reply.into_body(), limit).await
 }
 
-async fn feed<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut WebSocketStream<S>, json: Vec<u8>) -> Result<(), WsError> {
-    let text = String::from_utf8(json).map_err(|_| WsError::Utf8(String::new()))?;
-    feed_message(socket, Message::text(text)).await
+async fn feed<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    json: Vec<u8>,
+    limit: Duration,
+) -> Result<(), WriteFailed> {
+    let text = String::from_utf8(json).map_err(|_| WriteFailed)?;
+    feed_message(socket, Message::text(text), limit).await
 }
 
+/// Queues a message; writing it out may wait for the peer to read, which
+/// must happen within `limit` or the peer is too slow.
 async fn feed_message<S: AsyncRead + AsyncWrite + Unpin>(
     socket: &mut WebSocketStream<S>,
     message: Message,
-) -> Result<(), WsError> {
-    socket.feed(message).await
+    limit: Duration,
+) -> Result<(), WriteFailed> {
+    match tokio::time::timeout(limit, socket.feed(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(WriteFailed),
+    }
+}
+
+async fn flush<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut WebSocketStream<S>, limit: Duration) -> Result<(), WriteFailed> {
+    match tokio::time::timeout(limit, socket.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(WriteFailed),
+    }
 }
 
 /// On shutdown: stop reading, let running calls finish (within the shutdown
@@ -337,12 +360,12 @@ async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
     let finish = async {
         while let Some(reply) = in_flight.next().await {
             if let Some(reply) = reply {
-                if feed_reply(socket, reply).await.is_err() {
+                if feed_reply(socket, reply, config.write_timeout).await.is_err() {
                     return false;
                 }
             }
         }
-        socket.flush().await.is_ok()
+        flush(socket, config.write_timeout).await.is_ok()
     };
     match tokio::time::timeout(config.shutdown_timeout, finish).await {
         Ok(true) => End::Close(code::GOING_AWAY, "server shutting down"),
