@@ -63,7 +63,7 @@ impl ConnectionHandle {
     /// use channels_rpc::ConnectionHandle;
     ///
     /// let (handle, mut outbox) = ConnectionHandle::channel(8);
-    /// handle.notify("chat.message", ["hi"]).unwrap();
+    /// handle.notify("chat.message", &["hi"]).unwrap();
     /// let sent = outbox.queue.try_recv().unwrap();
     /// assert_eq!(sent, br#"{"jsonrpc":"2.0","method":"chat.message","params":["hi"]}"#);
     /// ```
