@@ -59,6 +59,7 @@ impl<C: Consumer> App<C> {
     }
 
     /// Builds the table, or says which methods collide.
+    #[allow(clippy::result_large_err)]
     pub fn try_new() -> Result<Self, RegistryError> {
         let table = MethodTable::for_consumer(ConsumerId::of::<C>())?;
         Ok(App {

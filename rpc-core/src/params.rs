@@ -195,6 +195,7 @@ macro_rules! impl_from_params {
             type Output = ($($T,)*);
             const LEN: usize = $len;
 
+            #[allow(clippy::unused_unit)]
             fn empty() -> Self {
                 ($(None::<$T>,)*)
             }

@@ -5,6 +5,9 @@
 //! [`MethodTable`] is built from the slice once, when its [`App`](crate::App)
 //! is made, and refuses two entries with the same name.
 
+// `RegistryError` is large, but it is returned once, when a server starts.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -128,7 +131,8 @@ impl fmt::Display for Location {
     }
 }
 
-/// Why a method table could not be built.
+/// Why a method table could not be built. Large, but only ever returned
+/// once, at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
     /// Two entries claim the same name for the same consumer.

@@ -9,6 +9,7 @@
 //! | `ws` | the upgrade and the per-connection loop |
 //! | [`config`] | [`ServerConfig`]: limits and timers with their defaults |
 //! | [`stats`] | live connection counts |
+//! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
 
 pub mod config;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod server;
 pub mod service;
 pub mod stats;
+pub mod testing;
 mod ws;
 
 pub use config::ServerConfig;
