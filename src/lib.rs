@@ -31,7 +31,7 @@
 
 pub use rpc_core::*;
 pub use rpc_macros::{rpc_method, rpc_notification, Consumer};
-pub use rpc_transport::{Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
+pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
 pub use rpc_transport::testing;
 pub use serde_json::{json, Value};
 

@@ -190,3 +190,31 @@ async fn malformed_bodies_get_errors_and_keep_alive_stays_usable() {
     }
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn cors_preflight_and_allowed_origins() {
+    let cors = channels_rpc::Cors::origins(["https://app.example"]);
+    let server = start(ServerConfig::default().cors(cors)).await;
+    let preflight = raw(
+        &server,
+        "OPTIONS",
+        "/rpc/",
+        &[("origin", "https://app.example"), ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type")],
+        "",
+    )
+    .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.headers["access-control-allow-origin"], "https://app.example");
+    assert_eq!(preflight.headers["access-control-allow-methods"], "POST");
+    let call = raw(&server, "POST", "/rpc/", &[("origin", "https://app.example")], r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    assert_eq!(call.headers["access-control-allow-origin"], "https://app.example");
+    let stranger = raw(&server, "POST", "/rpc/", &[("origin", "https://evil.example")], r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    assert!(!stranger.headers.contains_key("access-control-allow-origin"));
+    assert_eq!(stranger.json()["result"], "pong", "the call itself is answered; the browser enforces CORS");
+    // Without CORS configured there is no preflight: OPTIONS is not allowed.
+    let plain_server = start(ServerConfig::default()).await;
+    let options = raw(&plain_server, "OPTIONS", "/rpc/", &[("origin", "https://app.example"), ("access-control-request-method", "POST")], "").await;
+    assert_eq!(options.status, 405);
+    server.shutdown().await.unwrap();
+    plain_server.shutdown().await.unwrap();
+}

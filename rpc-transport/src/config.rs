@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use rpc_core::{Limits, StatusMapping};
 
+use crate::cors::Cors;
+
 /// Transport settings. Protocol limits (message size, depth, batch length)
 /// live in [`Limits`] and apply to HTTP bodies and WebSocket messages alike.
 ///
@@ -39,6 +41,8 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// HTTP status of error responses.
     pub status_mapping: StatusMapping,
+    /// Cross-origin access for browsers; `None` (the default) sends no CORS headers.
+    pub cors: Option<Cors>,
 }
 
 impl ServerConfig {
@@ -97,6 +101,12 @@ impl ServerConfig {
         self
     }
 
+    /// Allows cross-origin calls over HTTP.
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
     /// Sets the HTTP status mapping of errors.
     pub fn status_mapping(mut self, mapping: StatusMapping) -> Self {
         self.status_mapping = mapping;
@@ -115,6 +125,7 @@ impl Default for ServerConfig {
             write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             status_mapping: StatusMapping::default(),
+            cors: None,
         }
     }
 }

@@ -56,6 +56,24 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let cors = config.cors.as_ref();
+    if let Some(preflight) = cors.and_then(|c| c.preflight(&req)) {
+        return preflight;
+    }
+    let request_headers = cors.map(|_| req.headers().clone());
+    let mut response = answer(app, config, req, peer).await;
+    if let (Some(cors), Some(headers)) = (cors, request_headers) {
+        cors.decorate(&headers, &mut response);
+    }
+    response
+}
+
+async fn answer<C, B>(app: &App<C>, config: &ServerConfig, req: Request<B>, peer: Option<SocketAddr>) -> Response<ResponseBody>
+where
+    C: Consumer,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     if req.method() != Method::POST {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "JSON-RPC over HTTP takes POST\n");
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));

@@ -8,11 +8,13 @@
 //! | [`http`] | POST body in, JSON answer out |
 //! | `ws` | the upgrade and the per-connection loop |
 //! | [`config`] | [`ServerConfig`]: limits and timers with their defaults |
+//! | [`cors`] | [`Cors`]: cross-origin access for browsers |
 //! | [`stats`] | live connection counts |
 //! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod cors;
 pub mod http;
 pub mod server;
 pub mod service;
@@ -21,6 +23,7 @@ pub mod testing;
 mod ws;
 
 pub use config::ServerConfig;
+pub use cors::Cors;
 pub use server::{Listening, Server, ServerHandle};
 pub use service::RpcService;
 pub use stats::Stats;
