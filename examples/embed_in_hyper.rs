@@ -1,0 +1,61 @@
+//! An existing hyper application that serves a consumer on its own router:
+//! `RpcService` is a `tower::Service`, so any router that takes one (hyper
+//! directly, as here, or axum's `route_service`) can mount it next to its own
+//! handlers.
+//!
+//! ```text
+//! cargo run --example embed_in_hyper -- --addr 127.0.0.1:0
+//! curl -s http://HOST:PORT/health
+//! curl -s http://HOST:PORT/api/rpc -d '{"jsonrpc":"2.0","method":"version","id":1}'
+//! ```
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use channels_rpc::{rpc_method, Consumer, RpcService};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tower_service::Service;
+
+#[derive(Consumer, Default)]
+struct Api;
+
+/// The application's version.
+#[rpc_method(consumer = Api)]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The application's own routes, with JSON-RPC (HTTP and WebSocket) under /api/rpc.
+async fn route(mut rpc: RpcService<Api>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    match req.uri().path() {
+        "/api/rpc" => rpc.call(req).await,
+        "/health" => Ok(Response::new(Full::new(Bytes::from_static(b"ok\n")))),
+        _ => Ok(Response::builder().status(404).body(Full::new(Bytes::new())).unwrap()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args
+        .iter()
+        .position(|a| a == "--addr")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| "127.0.0.1:8000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    let rpc = RpcService::new(Api::app());
+    loop {
+        let (stream, _peer) = listener.accept().await?;
+        let rpc = rpc.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| route(rpc.clone(), req));
+            let connection = auto::Builder::new(TokioExecutor::new());
+            let _ = connection.serve_connection_with_upgrades(TokioIo::new(stream), service).await;
+        });
+    }
+}
