@@ -18,7 +18,10 @@ struct Guarded;
 
 impl ConsumerHooks for Guarded {
     async fn connect(&self, scope: &mut Scope) -> Result<(), Reject> {
-        scope.header("x-user").map(|_| ()).ok_or_else(|| Reject::forbidden("who are you?"))
+        let name = scope.header("x-user").ok_or_else(|| Reject::forbidden("who are you?"))?.to_owned();
+        // The authenticated user goes into the scope's typed extensions.
+        scope.extensions_mut().insert(User { name });
+        Ok(())
     }
 
     async fn disconnect(&self, code: u16) {
@@ -26,10 +29,30 @@ impl ConsumerHooks for Guarded {
     }
 }
 
-/// Greets the user named in the scope.
+/// Who the connect hook says the peer is.
+#[derive(Clone)]
+struct User {
+    name: String,
+}
+
+/// Greets the user the connect hook authenticated.
 #[rpc_method(consumer = Guarded)]
 fn greet(ctx: &RpcContext<Guarded>) -> String {
-    format!("hello {}", ctx.scope().header("x-user").unwrap_or("?"))
+    let user = ctx.scope().extensions().get::<User>().expect("set by connect");
+    format!("hello {}", user.name)
+}
+
+/// Pushes `count` ticks from a background task, after the call has answered.
+#[rpc_method(consumer = Guarded)]
+fn ticks(ctx: &RpcContext<Guarded>, count: u32) -> bool {
+    let handle = ctx.handle().expect("a WebSocket connection").clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for i in 0..count {
+            handle.notify("tick", &[i]).expect("the connection is open");
+        }
+    });
+    true
 }
 
 #[tokio::test]
@@ -44,6 +67,11 @@ async fn websocket_communicator_round_trip() {
         .unwrap();
     ws.send_json(&json!({"jsonrpc": "2.0", "method": "greet", "id": 1})).await;
     assert_eq!(ws.receive_json().await, Some(json!({"jsonrpc": "2.0", "result": "hello ada", "id": 1})));
+    ws.send_json(&json!({"jsonrpc": "2.0", "method": "ticks", "params": [3], "id": 2})).await;
+    assert_eq!(ws.receive_json().await, Some(json!({"jsonrpc": "2.0", "result": true, "id": 2})));
+    for i in 0..3 {
+        assert_eq!(ws.receive_json().await, Some(json!({"jsonrpc": "2.0", "method": "tick", "params": [i]})));
+    }
     ws.send_text(r#"{"jsonrpc":"2.0","method":"greet"}"#).await;
     assert!(ws.receive_nothing(Duration::from_millis(200)).await, "a notification gets no reply");
     ws.disconnect(4321).await;
