@@ -7,7 +7,10 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use channels_rpc::{json, Consumer, ConsumerHooks, Limits, Reject, Scope, Server, ServerConfig, ServerHandle, Value};
+use channels_rpc::{
+    json, rpc_method, Consumer, ConsumerHooks, Limits, Reject, RpcContext, RpcError, Scope, Server, ServerConfig,
+    ServerHandle, Value,
+};
 use common::Everyone;
 use futures_util::{SinkExt, StreamExt};
 use jsonrpsee_core::client::{ClientT, SubscriptionClientT};
@@ -19,6 +22,21 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Pushes `count` notifications at once, faster than any queue drains.
+#[rpc_method]
+fn flood(ctx: &RpcContext, count: u32) -> Result<u32, RpcError> {
+    for i in 0..count {
+        ctx.notify("flood", &[i])?;
+    }
+    Ok(count)
+}
+
+/// How many calls this connection's consumer has served.
+#[rpc_method(consumer = Recorder)]
+fn served(me: &Recorder) -> u64 {
+    me.served.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 /// Every disconnect seen: (the connection's `x-test` tag, close code).
 static DISCONNECTS: Mutex<Vec<(String, u16)>> = Mutex::new(Vec::new());
 
@@ -28,12 +46,14 @@ static DISCONNECTS: Mutex<Vec<(String, u16)>> = Mutex::new(Vec::new());
 #[consumer(new = Recorder::new, hooks)]
 struct Recorder {
     tag: String,
+    served: std::sync::atomic::AtomicU64,
 }
 
 impl Recorder {
     fn new(scope: &Scope) -> Self {
         Recorder {
             tag: scope.header("x-test").unwrap_or("untagged").to_owned(),
+            served: Default::default(),
         }
     }
 }
@@ -335,5 +355,54 @@ async fn http_and_websocket_share_the_port() {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 426"), "{response}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn in_flight_calls_are_bounded_per_connection() {
+    let server = start(ServerConfig::default().max_in_flight(2)).await;
+    let mut socket = connect(&server, "/ws/", &[]).await;
+    let started = std::time::Instant::now();
+    for id in 0..3 {
+        socket
+            .send(Message::text(format!(r#"{{"jsonrpc":"2.0","method":"slow","params":[300],"id":{id}}}"#)))
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        next_json(&mut socket).await;
+    }
+    let elapsed = started.elapsed();
+    // Two run at once; the third waits for a free slot: about 600 ms, not 300.
+    assert!(elapsed >= Duration::from_millis(580), "the bound was not applied: {elapsed:?}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_overflowing_push_queue_closes_with_1008() {
+    let server = start(ServerConfig::default().outbound_queue(4)).await;
+    let mut socket = connect(&server, "/recorded/", &[("x-test", "flooded")]).await;
+    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"flood","params":[100],"id":1}"#)).await.unwrap();
+    let mut code = None;
+    while let Some(Ok(message)) = socket.next().await {
+        if let Message::Close(frame) = message {
+            code = frame.map(|f| f.code);
+            break;
+        }
+    }
+    assert_eq!(code, Some(CloseCode::Policy));
+    assert_eq!(disconnects_of("flooded").await, [1008]);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn each_connection_has_its_own_consumer() {
+    let server = start(ServerConfig::default()).await;
+    let mut first = connect(&server, "/recorded/", &[("x-test", "state-1")]).await;
+    let mut second = connect(&server, "/recorded/", &[("x-test", "state-2")]).await;
+    let served = r#"{"jsonrpc":"2.0","method":"served","id":1}"#;
+    assert_eq!(call(&mut first, served).await["result"], 1);
+    assert_eq!(call(&mut first, served).await["result"], 2);
+    assert_eq!(call(&mut second, served).await["result"], 1);
     server.shutdown().await.unwrap();
 }
