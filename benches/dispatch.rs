@@ -27,7 +27,11 @@ fn dispatch(c: &mut Criterion) {
             .join(",")
     )
     .into_bytes();
-    let echo = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#, "x".repeat(16 * 1024)).into_bytes();
+    let echo = format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
+        "x".repeat(16 * 1024)
+    )
+    .into_bytes();
 
     let mut group = c.benchmark_group("dispatch");
     for (name, input, calls) in [
@@ -39,7 +43,10 @@ fn dispatch(c: &mut Criterion) {
     ] {
         // Each input must get a successful answer, or the benchmark measures an error path.
         let reply = rt.block_on(app.handle(&conn, input)).expect("a reply");
-        assert!(!String::from_utf8_lossy(reply.body()).contains("\"error\""), "{name} failed");
+        assert!(
+            !String::from_utf8_lossy(reply.body()).contains("\"error\""),
+            "{name} failed"
+        );
         group.throughput(Throughput::Elements(calls));
         group.bench_with_input(BenchmarkId::from_parameter(name), input, |b, input| {
             b.iter(|| rt.block_on(app.handle(&conn, input)))

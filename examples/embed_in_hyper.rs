@@ -55,7 +55,9 @@ async fn main() -> std::io::Result<()> {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| route(rpc.clone(), req));
             let connection = auto::Builder::new(TokioExecutor::new());
-            let _ = connection.serve_connection_with_upgrades(TokioIo::new(stream), service).await;
+            let _ = connection
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

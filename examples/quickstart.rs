@@ -7,7 +7,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use channels_rpc::{rpc_method, rpc_notification, Consumer, ConsumerHooks, Reject, RpcContext, RpcError, Scope, Server};
+use channels_rpc::{
+    rpc_method, rpc_notification, Consumer, ConsumerHooks, Reject, RpcContext, RpcError, Scope, Server,
+};
 
 /// One instance per connection.
 #[derive(Consumer, Default)]

@@ -31,8 +31,8 @@
 
 pub use rpc_core::*;
 pub use rpc_macros::{rpc_method, rpc_notification, Consumer};
-pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
 pub use rpc_transport::testing;
+pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
 pub use serde_json::{json, Value};
 
 /// Not public API: what generated code names.

@@ -18,7 +18,10 @@ struct Guarded;
 
 impl ConsumerHooks for Guarded {
     async fn connect(&self, scope: &mut Scope) -> Result<(), Reject> {
-        let name = scope.header("x-user").ok_or_else(|| Reject::forbidden("who are you?"))?.to_owned();
+        let name = scope
+            .header("x-user")
+            .ok_or_else(|| Reject::forbidden("who are you?"))?
+            .to_owned();
         // The authenticated user goes into the scope's typed extensions.
         scope.extensions_mut().insert(User { name });
         Ok(())
@@ -57,7 +60,10 @@ fn ticks(ctx: &RpcContext<Guarded>, count: u32) -> bool {
 
 #[tokio::test]
 async fn websocket_communicator_round_trip() {
-    let rejected = WebsocketCommunicator::new(Guarded::app(), "/ws/").connect().await.unwrap_err();
+    let rejected = WebsocketCommunicator::new(Guarded::app(), "/ws/")
+        .connect()
+        .await
+        .unwrap_err();
     assert_eq!(rejected.status, 403);
 
     let mut ws = WebsocketCommunicator::new(Guarded::app(), "/ws/")
@@ -65,23 +71,45 @@ async fn websocket_communicator_round_trip() {
         .connect()
         .await
         .unwrap();
-    ws.send_json(&json!({"jsonrpc": "2.0", "method": "greet", "id": 1})).await;
-    assert_eq!(ws.receive_json().await, Some(json!({"jsonrpc": "2.0", "result": "hello ada", "id": 1})));
-    ws.send_json(&json!({"jsonrpc": "2.0", "method": "ticks", "params": [3], "id": 2})).await;
-    assert_eq!(ws.receive_json().await, Some(json!({"jsonrpc": "2.0", "result": true, "id": 2})));
+    ws.send_json(&json!({"jsonrpc": "2.0", "method": "greet", "id": 1}))
+        .await;
+    assert_eq!(
+        ws.receive_json().await,
+        Some(json!({"jsonrpc": "2.0", "result": "hello ada", "id": 1}))
+    );
+    ws.send_json(&json!({"jsonrpc": "2.0", "method": "ticks", "params": [3], "id": 2}))
+        .await;
+    assert_eq!(
+        ws.receive_json().await,
+        Some(json!({"jsonrpc": "2.0", "result": true, "id": 2}))
+    );
     for i in 0..3 {
-        assert_eq!(ws.receive_json().await, Some(json!({"jsonrpc": "2.0", "method": "tick", "params": [i]})));
+        assert_eq!(
+            ws.receive_json().await,
+            Some(json!({"jsonrpc": "2.0", "method": "tick", "params": [i]}))
+        );
     }
     ws.send_text(r#"{"jsonrpc":"2.0","method":"greet"}"#).await;
-    assert!(ws.receive_nothing(Duration::from_millis(200)).await, "a notification gets no reply");
+    assert!(
+        ws.receive_nothing(Duration::from_millis(200)).await,
+        "a notification gets no reply"
+    );
     ws.disconnect(4321).await;
-    assert_eq!(LAST_CLOSE.load(Ordering::SeqCst), 4321, "disconnect ran before disconnect() returned");
+    assert_eq!(
+        LAST_CLOSE.load(Ordering::SeqCst),
+        4321,
+        "disconnect ran before disconnect() returned"
+    );
 }
 
 #[tokio::test]
 async fn pushes_reach_the_communicator() {
-    let mut ws = WebsocketCommunicator::new(Everyone::app(), "/ws/").connect().await.unwrap();
-    ws.send_json(&json!({"jsonrpc": "2.0", "method": "notify_me", "params": ["tick", [1, 2]], "id": 7})).await;
+    let mut ws = WebsocketCommunicator::new(Everyone::app(), "/ws/")
+        .connect()
+        .await
+        .unwrap();
+    ws.send_json(&json!({"jsonrpc": "2.0", "method": "notify_me", "params": ["tick", [1, 2]], "id": 7}))
+        .await;
     let first = ws.receive_json().await.unwrap();
     let second = ws.receive_json().await.unwrap();
     let mut got = [first, second];
@@ -95,9 +123,18 @@ async fn http_communicator() {
     let http = HttpCommunicator::new(Guarded::app(), "/rpc/").header("x-user", "bob");
     let answer = http.post(r#"{"jsonrpc":"2.0","method":"greet","id":"g"}"#).await;
     assert_eq!(answer.status, 200);
-    assert_eq!(answer.json(), Some(json!({"jsonrpc": "2.0", "result": "hello bob", "id": "g"})));
+    assert_eq!(
+        answer.json(),
+        Some(json!({"jsonrpc": "2.0", "result": "hello bob", "id": "g"}))
+    );
     assert_eq!(http.post(r#"{"jsonrpc":"2.0","method":"greet"}"#).await.status, 204);
     assert_eq!(http.request("PUT", "{}").await.status, 405);
     let anonymous = HttpCommunicator::new(Guarded::app(), "/rpc/");
-    assert_eq!(anonymous.post(r#"{"jsonrpc":"2.0","method":"greet","id":1}"#).await.status, 403);
+    assert_eq!(
+        anonymous
+            .post(r#"{"jsonrpc":"2.0","method":"greet","id":1}"#)
+            .await
+            .status,
+        403
+    );
 }

@@ -45,15 +45,38 @@ async fn mounted_as_a_tower_service_on_a_foreign_router() {
     });
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let request = hyper::Request::post(format!("http://{addr}/mounted"))
-        .body(Full::new(Bytes::from_static(br#"{"jsonrpc":"2.0","method":"ping","id":1}"#)))
+        .body(Full::new(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+        )))
         .unwrap();
-    let body = client.request(request).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+    let body = client
+        .request(request)
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
     assert_eq!(body, Bytes::from_static(br#"{"jsonrpc":"2.0","result":"pong","id":1}"#));
-    let theirs = client.get(format!("http://{addr}/elsewhere").parse().unwrap()).await.unwrap();
-    assert_eq!(theirs.into_body().collect().await.unwrap().to_bytes(), Bytes::from_static(b"theirs"));
+    let theirs = client
+        .get(format!("http://{addr}/elsewhere").parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs.into_body().collect().await.unwrap().to_bytes(),
+        Bytes::from_static(b"theirs")
+    );
 
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/mounted")).await.unwrap();
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"subtract","params":[5,3],"id":1}"#)).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/mounted"))
+        .await
+        .unwrap();
+    socket
+        .send(Message::text(
+            r#"{"jsonrpc":"2.0","method":"subtract","params":[5,3],"id":1}"#,
+        ))
+        .await
+        .unwrap();
     let reply = socket.next().await.unwrap().unwrap();
     let reply: Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
     assert_eq!(reply, json!({"jsonrpc": "2.0", "result": 2, "id": 1}));
@@ -62,10 +85,19 @@ async fn mounted_as_a_tower_service_on_a_foreign_router() {
 
 #[tokio::test]
 async fn h2c_prior_knowledge() {
-    let server = Server::bind("127.0.0.1:0").http("/rpc/", Everyone::app()).listen().await.unwrap().spawn();
-    let client = Client::builder(TokioExecutor::new()).http2_only(true).build_http::<Full<Bytes>>();
+    let server = Server::bind("127.0.0.1:0")
+        .http("/rpc/", Everyone::app())
+        .listen()
+        .await
+        .unwrap()
+        .spawn();
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
     let request = hyper::Request::post(format!("http://{}/rpc/", server.local_addr()))
-        .body(Full::new(Bytes::from_static(br#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#)))
+        .body(Full::new(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#,
+        )))
         .unwrap();
     let response = client.request(request).await.unwrap();
     assert_eq!(response.version(), hyper::Version::HTTP_2);

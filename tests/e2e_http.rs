@@ -50,7 +50,13 @@ impl Answer {
     }
 }
 
-async fn raw(server: &ServerHandle, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+async fn raw(
+    server: &ServerHandle,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Answer {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = http::Request::builder()
         .method(method)
@@ -58,7 +64,10 @@ async fn raw(server: &ServerHandle, method: &str, path: &str, headers: &[(&str, 
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = client.request(request.body(Full::new(body.into())).unwrap()).await.expect("a response");
+    let response = client
+        .request(request.body(Full::new(body.into())).unwrap())
+        .await
+        .expect("a response");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -68,22 +77,36 @@ async fn raw(server: &ServerHandle, method: &str, path: &str, headers: &[(&str, 
 #[tokio::test]
 async fn jsonrpsee_http_client_calls() {
     let server = start(ServerConfig::default()).await;
-    let client = HttpClientBuilder::default().build(format!("http://{}/rpc/", server.local_addr())).unwrap();
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{}/rpc/", server.local_addr()))
+        .unwrap();
     let diff: i64 = client.request("subtract", rpc_params![42, 23]).await.unwrap();
     assert_eq!(diff, 19);
     let sum: i64 = client.request("add", rpc_params![2]).await.unwrap();
     assert_eq!(sum, 2);
-    let echoed: Value = client.request("echo", rpc_params![json!({"nested": [1, "two", null]})]).await.unwrap();
+    let echoed: Value = client
+        .request("echo", rpc_params![json!({"nested": [1, "two", null]})])
+        .await
+        .unwrap();
     assert_eq!(echoed, json!({"nested": [1, "two", null]}));
-    let mirrored: Value = client.request("geometry.mirror", rpc_params![json!({"x": 1.5, "y": 2})]).await.unwrap();
+    let mirrored: Value = client
+        .request("geometry.mirror", rpc_params![json!({"x": 1.5, "y": 2})])
+        .await
+        .unwrap();
     assert_eq!(mirrored, json!({"x": -1.5, "y": -2.0}));
 
     let missing = client.request::<Value, _>("nope", rpc_params![]).await.unwrap_err();
     assert!(missing.to_string().contains("Method not found"), "{missing}");
-    let bad = client.request::<Value, _>("subtract", rpc_params![1, "x"]).await.unwrap_err();
+    let bad = client
+        .request::<Value, _>("subtract", rpc_params![1, "x"])
+        .await
+        .unwrap_err();
     assert!(bad.to_string().contains("invalid parameter `subtrahend`"), "{bad}");
     let boom = client.request::<Value, _>("boom", rpc_params![]).await.unwrap_err();
-    assert!(boom.to_string().contains("Internal error") && !boom.to_string().contains("secret"), "{boom}");
+    assert!(
+        boom.to_string().contains("Internal error") && !boom.to_string().contains("secret"),
+        "{boom}"
+    );
     client.notification("update", rpc_params![1, 2]).await.unwrap();
 
     let mut batch = BatchRequestBuilder::new();
@@ -105,10 +128,20 @@ async fn status_codes_and_headers() {
     assert_eq!(get.status, 405);
     assert_eq!(get.headers["allow"], "POST");
 
-    let call = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    let call = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+    )
+    .await;
     assert_eq!(call.status, 200);
     assert_eq!(call.headers["content-type"], "application/json");
-    assert_eq!(call.body, Bytes::from_static(br#"{"jsonrpc":"2.0","result":"pong","id":1}"#));
+    assert_eq!(
+        call.body,
+        Bytes::from_static(br#"{"jsonrpc":"2.0","result":"pong","id":1}"#)
+    );
 
     let notification = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"ping"}"#).await;
     assert_eq!((notification.status, notification.body.len()), (204, 0));
@@ -118,14 +151,34 @@ async fn status_codes_and_headers() {
     let parse_error = raw(&server, "POST", "/rpc/", &[], "{oops").await;
     assert_eq!(parse_error.status, 200);
     assert_eq!(parse_error.json()["error"]["code"], -32700);
-    let not_found = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
-    assert_eq!((not_found.status, not_found.json()["error"]["code"].clone()), (200, json!(-32601)));
+    let not_found = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"nope","id":1}"#,
+    )
+    .await;
+    assert_eq!(
+        (not_found.status, not_found.json()["error"]["code"].clone()),
+        (200, json!(-32601))
+    );
 
     let v1 = raw(&server, "POST", "/rpc/", &[], r#"{"method":"nope","params":[],"id":1}"#).await;
     assert_eq!(v1.status, 404);
-    assert_eq!(v1.json(), json!({"result": null, "error": {"code": -32601, "message": "Method not found", "data": "nope"}, "id": 1}));
+    assert_eq!(
+        v1.json(),
+        json!({"result": null, "error": {"code": -32601, "message": "Method not found", "data": "nope"}, "id": 1})
+    );
 
-    let ws_only = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"ws.only","id":1}"#).await;
+    let ws_only = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"ws.only","id":1}"#,
+    )
+    .await;
     assert_eq!(ws_only.json()["error"]["code"], -32601);
     let unknown_path = raw(&server, "POST", "/nowhere", &[], "{}").await;
     assert_eq!(unknown_path.status, 404);
@@ -135,9 +188,23 @@ async fn status_codes_and_headers() {
 #[tokio::test]
 async fn draft_status_mapping_option() {
     let server = start(ServerConfig::default().status_mapping(StatusMapping::Draft)).await;
-    let not_found = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
+    let not_found = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"nope","id":1}"#,
+    )
+    .await;
     assert_eq!(not_found.status, 404);
-    let app_error = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"read_config","params":["/nope"],"id":1}"#).await;
+    let app_error = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"read_config","params":["/nope"],"id":1}"#,
+    )
+    .await;
     assert_eq!(app_error.status, 500);
     assert_eq!(app_error.json()["error"]["code"], -32000);
     server.shutdown().await.unwrap();
@@ -147,10 +214,20 @@ async fn draft_status_mapping_option() {
 async fn body_limit_answers_413_and_the_server_goes_on() {
     let limits = channels_rpc::Limits::default().max_message_size(1024);
     let server = start(ServerConfig::default().limits(limits)).await;
-    let big = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#, "x".repeat(4096));
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
+        "x".repeat(4096)
+    );
     let answer = raw(&server, "POST", "/rpc/", &[], big).await;
     assert_eq!(answer.status, 413);
-    let small = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    let small = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+    )
+    .await;
     assert_eq!(small.json()["result"], "pong");
     server.shutdown().await.unwrap();
 }
@@ -159,7 +236,14 @@ async fn body_limit_answers_413_and_the_server_goes_on() {
 async fn scope_carries_path_query_headers_cookies_and_peer() {
     let server = start(ServerConfig::default()).await;
     let headers = [("x-user", "alice"), ("cookie", "theme=dark; session=s3cr3t")];
-    let answer = raw(&server, "POST", "/rpc/?room=7", &headers, r#"{"jsonrpc":"2.0","method":"scope_info","id":1}"#).await;
+    let answer = raw(
+        &server,
+        "POST",
+        "/rpc/?room=7",
+        &headers,
+        r#"{"jsonrpc":"2.0","method":"scope_info","id":1}"#,
+    )
+    .await;
     assert_eq!(
         answer.json()["result"],
         json!({"path": "/rpc/", "query": "room=7", "user": "alice", "session": "s3cr3t", "peer_is_loopback": true})
@@ -179,7 +263,9 @@ async fn malformed_bodies_get_errors_and_keep_alive_stays_usable() {
         (br#"{"jsonrpc":"2.0","method":"subtract","params":[1],"id":1}"#, -32602),
         (br#"{"jsonrpc":"2.0","method":"ping","id":1}"#, 0),
     ] {
-        let request = http::Request::post(&url).body(Full::new(Bytes::from_static(body))).unwrap();
+        let request = http::Request::post(&url)
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap();
         let response = client.request(request).await.unwrap();
         let value: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
         if code == 0 {
@@ -199,21 +285,53 @@ async fn cors_preflight_and_allowed_origins() {
         &server,
         "OPTIONS",
         "/rpc/",
-        &[("origin", "https://app.example"), ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type")],
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type"),
+        ],
         "",
     )
     .await;
     assert_eq!(preflight.status, 204);
     assert_eq!(preflight.headers["access-control-allow-origin"], "https://app.example");
     assert_eq!(preflight.headers["access-control-allow-methods"], "POST");
-    let call = raw(&server, "POST", "/rpc/", &[("origin", "https://app.example")], r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    let call = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[("origin", "https://app.example")],
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+    )
+    .await;
     assert_eq!(call.headers["access-control-allow-origin"], "https://app.example");
-    let stranger = raw(&server, "POST", "/rpc/", &[("origin", "https://evil.example")], r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    let stranger = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[("origin", "https://evil.example")],
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+    )
+    .await;
     assert!(!stranger.headers.contains_key("access-control-allow-origin"));
-    assert_eq!(stranger.json()["result"], "pong", "the call itself is answered; the browser enforces CORS");
+    assert_eq!(
+        stranger.json()["result"],
+        "pong",
+        "the call itself is answered; the browser enforces CORS"
+    );
     // Without CORS configured there is no preflight: OPTIONS is not allowed.
     let plain_server = start(ServerConfig::default()).await;
-    let options = raw(&plain_server, "OPTIONS", "/rpc/", &[("origin", "https://app.example"), ("access-control-request-method", "POST")], "").await;
+    let options = raw(
+        &plain_server,
+        "OPTIONS",
+        "/rpc/",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        "",
+    )
+    .await;
     assert_eq!(options.status, 405);
     server.shutdown().await.unwrap();
     plain_server.shutdown().await.unwrap();

@@ -63,7 +63,10 @@ impl ConsumerHooks for Recorder {
         if scope.header("x-reject").is_some() {
             return Err(Reject::forbidden("not you"));
         }
-        if scope.header("sec-websocket-protocol").is_some_and(|p| p.contains("jsonrpc")) {
+        if scope
+            .header("sec-websocket-protocol")
+            .is_some_and(|p| p.contains("jsonrpc"))
+        {
             scope.set_subprotocol(Some("jsonrpc".to_owned()));
         }
         Ok(())
@@ -89,7 +92,9 @@ async fn start(config: ServerConfig) -> ServerHandle {
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(server: &ServerHandle, path: &str, headers: &[(&'static str, &str)]) -> Socket {
-    let mut request = format!("ws://{}{}", server.local_addr(), path).into_client_request().unwrap();
+    let mut request = format!("ws://{}{}", server.local_addr(), path)
+        .into_client_request()
+        .unwrap();
     for (name, value) in headers {
         request.headers_mut().insert(*name, value.parse().unwrap());
     }
@@ -119,11 +124,23 @@ async fn call(socket: &mut Socket, request: &str) -> Value {
 /// Waits until `tag` has disconnected; its close codes.
 async fn disconnects_of(tag: &str) -> Vec<u16> {
     for _ in 0..200 {
-        let codes: Vec<u16> = DISCONNECTS.lock().unwrap().iter().filter(|(t, _)| t == tag).map(|(_, c)| *c).collect();
+        let codes: Vec<u16> = DISCONNECTS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| t == tag)
+            .map(|(_, c)| *c)
+            .collect();
         if !codes.is_empty() {
             // Give a second call, if there were to be one, the time to show up.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            return DISCONNECTS.lock().unwrap().iter().filter(|(t, _)| t == tag).map(|(_, c)| *c).collect();
+            return DISCONNECTS
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, _)| t == tag)
+                .map(|(_, c)| *c)
+                .collect();
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -143,7 +160,10 @@ async fn until_no_websockets(server: &ServerHandle) {
 #[tokio::test]
 async fn jsonrpsee_ws_client_calls_concurrently_and_receives_pushes() {
     let server = start(ServerConfig::default()).await;
-    let client = WsClientBuilder::default().build(format!("ws://{}/ws/", server.local_addr())).await.unwrap();
+    let client = WsClientBuilder::default()
+        .build(format!("ws://{}/ws/", server.local_addr()))
+        .await
+        .unwrap();
     let diff: i64 = client.request("subtract", rpc_params![42, 23]).await.unwrap();
     assert_eq!(diff, 19);
 
@@ -152,16 +172,30 @@ async fn jsonrpsee_ws_client_calls_concurrently_and_receives_pushes() {
     let started = std::time::Instant::now();
     let answers = futures_util::future::join_all(calls).await;
     assert!(answers.iter().all(|a| a.is_ok()));
-    assert!(started.elapsed() < Duration::from_secs(2), "calls ran one at a time: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "calls ran one at a time: {:?}",
+        started.elapsed()
+    );
 
     // A push from inside a method reaches the client as a notification.
     let mut pushes = client.subscribe_to_method::<Value>("news").await.unwrap();
-    let ok: bool = client.request("notify_me", rpc_params!["news", json!({"headline": "hi"})]).await.unwrap();
+    let ok: bool = client
+        .request("notify_me", rpc_params!["news", json!({"headline": "hi"})])
+        .await
+        .unwrap();
     assert!(ok);
-    let pushed = tokio::time::timeout(Duration::from_secs(5), pushes.next()).await.unwrap().unwrap().unwrap();
+    let pushed = tokio::time::timeout(Duration::from_secs(5), pushes.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(pushed, json!({"headline": "hi"}));
 
-    let error = client.request::<Value, _>("mymodule.rpc.ping", rpc_params![true]).await.unwrap_err();
+    let error = client
+        .request::<Value, _>("mymodule.rpc.ping", rpc_params![true])
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("Method not found"), "{error}");
     server.shutdown().await.unwrap();
 }
@@ -173,21 +207,48 @@ async fn malformed_frames_get_errors_and_the_connection_stays_usable() {
     assert_eq!(call(&mut socket, "{oops").await["error"]["code"], -32700);
     assert_eq!(call(&mut socket, "[]").await["error"]["code"], -32600);
     assert_eq!(call(&mut socket, r#"{"foo":"boo"}"#).await["error"]["code"], -32600);
-    socket.send(Message::binary(Bytes::from_static(&[0xff, 0x00, 0x7b]))).await.unwrap();
-    assert_eq!(next_json(&mut socket).await["error"]["code"], -32700);
     socket
-        .send(Message::binary(Bytes::from_static(br#"{"jsonrpc":"2.0","method":"ping","id":"bin"}"#)))
+        .send(Message::binary(Bytes::from_static(&[0xff, 0x00, 0x7b])))
         .await
         .unwrap();
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": "pong", "id": "bin"}));
+    assert_eq!(next_json(&mut socket).await["error"]["code"], -32700);
+    socket
+        .send(Message::binary(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","method":"ping","id":"bin"}"#,
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": "pong", "id": "bin"})
+    );
     // A notification gets nothing: the next reply is the following call's.
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"ping"}"#)).await.unwrap();
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":2}"#).await["id"], 2);
-    let batch = call(&mut socket, r#"[{"jsonrpc":"2.0","method":"ping","id":1},{"jsonrpc":"2.0","method":"nope","id":2}]"#).await;
+    socket
+        .send(Message::text(r#"{"jsonrpc":"2.0","method":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":2}"#).await["id"],
+        2
+    );
+    let batch = call(
+        &mut socket,
+        r#"[{"jsonrpc":"2.0","method":"ping","id":1},{"jsonrpc":"2.0","method":"nope","id":2}]"#,
+    )
+    .await;
     assert_eq!(batch.as_array().unwrap().len(), 2);
-    assert_eq!(call(&mut socket, r#"{"method":"ping","params":[],"id":9}"#).await, json!({"result": "pong", "error": null, "id": 9}));
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"boom","id":3}"#).await["error"]["code"], -32603);
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"ws.only","id":4}"#).await["result"], true);
+    assert_eq!(
+        call(&mut socket, r#"{"method":"ping","params":[],"id":9}"#).await,
+        json!({"result": "pong", "error": null, "id": 9})
+    );
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"boom","id":3}"#).await["error"]["code"],
+        -32603
+    );
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"ws.only","id":4}"#).await["result"],
+        true
+    );
     socket.close(None).await.unwrap();
     server.shutdown().await.unwrap();
 }
@@ -196,8 +257,16 @@ async fn malformed_frames_get_errors_and_the_connection_stays_usable() {
 async fn replies_come_as_calls_finish_not_in_order() {
     let server = start(ServerConfig::default()).await;
     let mut socket = connect(&server, "/ws/", &[]).await;
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"slow","params":[400],"id":"slow"}"#)).await.unwrap();
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"ping","id":"fast"}"#)).await.unwrap();
+    socket
+        .send(Message::text(
+            r#"{"jsonrpc":"2.0","method":"slow","params":[400],"id":"slow"}"#,
+        ))
+        .await
+        .unwrap();
+    socket
+        .send(Message::text(r#"{"jsonrpc":"2.0","method":"ping","id":"fast"}"#))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut socket).await["id"], "fast");
     assert_eq!(next_json(&mut socket).await["id"], "slow");
     server.shutdown().await.unwrap();
@@ -208,7 +277,10 @@ async fn oversized_message_closes_with_1009() {
     let limits = Limits::default().max_message_size(1024);
     let server = start(ServerConfig::default().limits(limits)).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "oversized")]).await;
-    let big = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#, "x".repeat(4096));
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
+        "x".repeat(4096)
+    );
     let _ = socket.send(Message::text(big)).await;
     let mut code = None;
     while let Some(Ok(message)) = socket.next().await {
@@ -225,14 +297,20 @@ async fn oversized_message_closes_with_1009() {
 #[tokio::test]
 async fn connect_hook_rejects_with_403_and_chooses_the_subprotocol() {
     let server = start(ServerConfig::default()).await;
-    let mut request = format!("ws://{}/recorded/", server.local_addr()).into_client_request().unwrap();
+    let mut request = format!("ws://{}/recorded/", server.local_addr())
+        .into_client_request()
+        .unwrap();
     request.headers_mut().insert("x-reject", "1".parse().unwrap());
     match tokio_tungstenite::connect_async(request).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
         other => panic!("expected a 403, got {:?}", other.map(|(_, r)| r.status())),
     }
-    let mut request = format!("ws://{}/recorded/", server.local_addr()).into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", "other, jsonrpc".parse().unwrap());
+    let mut request = format!("ws://{}/recorded/", server.local_addr())
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "other, jsonrpc".parse().unwrap());
     let (_socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], "jsonrpc");
     server.shutdown().await.unwrap();
@@ -242,7 +320,10 @@ async fn connect_hook_rejects_with_403_and_chooses_the_subprotocol() {
 async fn disconnect_runs_once_with_the_close_code() {
     let server = start(ServerConfig::default()).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "client-closes")]).await;
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"], "pong");
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
+        "pong"
+    );
     socket
         .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
             code: CloseCode::Library(4000),
@@ -258,7 +339,12 @@ async fn disconnect_runs_once_with_the_close_code() {
 async fn abrupt_drop_mid_call_leaks_nothing() {
     let server = start(ServerConfig::default()).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "vanished")]).await;
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"slow","params":[5000],"id":1}"#)).await.unwrap();
+    socket
+        .send(Message::text(
+            r#"{"jsonrpc":"2.0","method":"slow","params":[5000],"id":1}"#,
+        ))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Drop the TCP stream without a close frame.
     drop(socket);
@@ -269,12 +355,15 @@ async fn abrupt_drop_mid_call_leaks_nothing() {
 
 #[tokio::test]
 async fn a_peer_that_stops_reading_is_disconnected() {
-    let config = ServerConfig::default().write_timeout(Duration::from_millis(500)).max_in_flight(8);
+    let config = ServerConfig::default()
+        .write_timeout(Duration::from_millis(500))
+        .max_in_flight(8);
     let server = start(config).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "slow-reader")]).await;
     let payload = "y".repeat(256 * 1024);
     // Ask for far more than the socket buffers hold, and never read.
-    let request = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{payload}"]}}"#).replace(r#"]}"#, r#"],"id":1}"#);
+    let request =
+        format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{payload}"]}}"#).replace(r#"]}"#, r#"],"id":1}"#);
     let sender = tokio::spawn(async move {
         for _ in 0..200 {
             if socket.send(Message::text(request.clone())).await.is_err() {
@@ -293,10 +382,19 @@ async fn a_peer_that_stops_reading_is_disconnected() {
 async fn graceful_shutdown_finishes_calls_then_closes_with_1001() {
     let server = start(ServerConfig::default()).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "shutdown")]).await;
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"slow","params":[300],"id":1}"#)).await.unwrap();
+    socket
+        .send(Message::text(
+            r#"{"jsonrpc":"2.0","method":"slow","params":[300],"id":1}"#,
+        ))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let stopping = tokio::spawn(server.shutdown());
-    assert_eq!(next_json(&mut socket).await["result"], 300, "the running call finishes first");
+    assert_eq!(
+        next_json(&mut socket).await["result"],
+        300,
+        "the running call finishes first"
+    );
     let mut code = None;
     while let Some(Ok(message)) = socket.next().await {
         if let Message::Close(frame) = message {
@@ -319,12 +417,20 @@ async fn idle_peers_are_pinged_and_silent_ones_dropped() {
     let mut alive = connect(&server, "/recorded/", &[("x-test", "pinged")]).await;
     let mut pings = 0;
     while pings < 3 {
-        match tokio::time::timeout(Duration::from_secs(5), alive.next()).await.unwrap().unwrap().unwrap() {
+        match tokio::time::timeout(Duration::from_secs(5), alive.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
             Message::Ping(_) => pings += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(call(&mut alive, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"], "pong");
+    assert_eq!(
+        call(&mut alive, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
+        "pong"
+    );
     // A raw TCP peer that completes the handshake and then says nothing is dropped.
     let silent = connect(&server, "/recorded/", &[("x-test", "silent")]).await;
     assert_eq!(disconnects_of("silent").await, [1006]);
@@ -336,7 +442,10 @@ async fn idle_peers_are_pinged_and_silent_ones_dropped() {
 async fn http_and_websocket_share_the_port() {
     let server = start(ServerConfig::default()).await;
     let mut socket = connect(&server, "/ws/", &[]).await;
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"], "pong");
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
+        "pong"
+    );
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
@@ -348,10 +457,16 @@ async fn http_and_websocket_share_the_port() {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.ends_with(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#), "{response}");
+    assert!(
+        response.ends_with(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#),
+        "{response}"
+    );
     // A plain GET on a WebSocket path asks for an upgrade.
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
-    stream.write_all(b"GET /ws/ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /ws/ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 426"), "{response}");
@@ -365,7 +480,9 @@ async fn in_flight_calls_are_bounded_per_connection() {
     let started = std::time::Instant::now();
     for id in 0..3 {
         socket
-            .send(Message::text(format!(r#"{{"jsonrpc":"2.0","method":"slow","params":[300],"id":{id}}}"#)))
+            .send(Message::text(format!(
+                r#"{{"jsonrpc":"2.0","method":"slow","params":[300],"id":{id}}}"#
+            )))
             .await
             .unwrap();
     }
@@ -374,7 +491,10 @@ async fn in_flight_calls_are_bounded_per_connection() {
     }
     let elapsed = started.elapsed();
     // Two run at once; the third waits for a free slot: about 600 ms, not 300.
-    assert!(elapsed >= Duration::from_millis(580), "the bound was not applied: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(580),
+        "the bound was not applied: {elapsed:?}"
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -382,7 +502,12 @@ async fn in_flight_calls_are_bounded_per_connection() {
 async fn an_overflowing_push_queue_closes_with_1008() {
     let server = start(ServerConfig::default().outbound_queue(4)).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "flooded")]).await;
-    socket.send(Message::text(r#"{"jsonrpc":"2.0","method":"flood","params":[100],"id":1}"#)).await.unwrap();
+    socket
+        .send(Message::text(
+            r#"{"jsonrpc":"2.0","method":"flood","params":[100],"id":1}"#,
+        ))
+        .await
+        .unwrap();
     let mut code = None;
     while let Some(Ok(message)) = socket.next().await {
         if let Message::Close(frame) = message {

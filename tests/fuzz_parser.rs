@@ -11,7 +11,10 @@ use serde_json::Value;
 fn handle(input: &[u8]) -> Option<Value> {
     let app = Everyone::app();
     let conn = Connection::for_consumer::<Everyone>(Scope::new(Transport::InProcess, "/"));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(app.handle(&conn, input))
         .map(|reply| serde_json::from_slice(reply.body()).expect("every reply is JSON"))
 }
@@ -22,9 +25,15 @@ fn assert_well_formed(response: &Value) {
     assert!(object.contains_key("id"), "{response}");
     if object.contains_key("jsonrpc") {
         assert_eq!(object["jsonrpc"], "2.0");
-        assert!(object.contains_key("result") ^ object.contains_key("error"), "{response}");
+        assert!(
+            object.contains_key("result") ^ object.contains_key("error"),
+            "{response}"
+        );
     } else {
-        assert!(object.contains_key("result") && object.contains_key("error"), "{response}");
+        assert!(
+            object.contains_key("result") && object.contains_key("error"),
+            "{response}"
+        );
     }
     if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
         assert!(error["code"].is_i64() && error["message"].is_string(), "{response}");
@@ -36,16 +45,26 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         "[a-z.\\\\\"é]{0,12}".prop_map(Value::String),
-        prop_oneof![Just("2.0"), Just("1.0"), Just("ping"), Just("subtract"), Just("echo"), Just("sum")]
-            .prop_map(|s| Value::String(s.into())),
+        prop_oneof![
+            Just("2.0"),
+            Just("1.0"),
+            Just("ping"),
+            Just("subtract"),
+            Just("echo"),
+            Just("sum")
+        ]
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![Just("jsonrpc"), Just("method"), Just("params"), Just("id"), Just("x")].prop_map(String::from),
+                prop_oneof![Just("jsonrpc"), Just("method"), Just("params"), Just("id"), Just("x")]
+                    .prop_map(String::from),
                 inner,
                 0..5
             )

@@ -6,7 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use channels_rpc::{rpc_method, App, Connection, Consumer, Limits, RpcContext, RpcError, Scope, StatusMapping, Transport};
+use channels_rpc::{
+    rpc_method, App, Connection, Consumer, Limits, RpcContext, RpcError, Scope, StatusMapping, Transport,
+};
 use common::{send, send_on, Everyone};
 use serde_json::{json, Value};
 
@@ -48,12 +50,17 @@ async fn seed_readme_example_exactly() {
 
 #[tokio::test]
 async fn consumer_specific_methods_are_not_served_to_others() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":[false],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":[false],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32601);
     let r = send(r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#).await.unwrap();
     assert_eq!(r["error"]["code"], -32601, "the context type ties whoami to MyConsumer");
     // MyConsumer serves the methods meant for every consumer too.
-    assert_eq!(seed(r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"], "pong");
+    assert_eq!(
+        seed(r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
+        "pong"
+    );
 }
 
 #[tokio::test]
@@ -62,13 +69,18 @@ async fn context_reads_the_scope() {
     let mut scope = Scope::new(Transport::WebSocket, "/ws/");
     scope.headers_mut().insert("x-user", "alice".parse().unwrap());
     let conn = Connection::for_consumer::<MyConsumer>(scope);
-    let reply = app.handle(&conn, br#"{"jsonrpc":"2.0","method":"whoami","id":7}"#).await.unwrap();
+    let reply = app
+        .handle(&conn, br#"{"jsonrpc":"2.0","method":"whoami","id":7}"#)
+        .await
+        .unwrap();
     assert_eq!(reply.body(), br#"{"jsonrpc":"2.0","result":"alice","id":7}"#);
 }
 
 #[tokio::test]
 async fn introspection_of_the_call() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"introspect","id":"abc"}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"introspect","id":"abc"}"#)
+        .await
+        .unwrap();
     assert_eq!(
         r["result"],
         json!({"method": "introspect", "id": "\"abc\"", "notification": false, "version": "V2", "path": "/rpc/"})
@@ -77,14 +89,18 @@ async fn introspection_of_the_call() {
 
 #[tokio::test]
 async fn json_rpc_1_0_call_and_errors() {
-    let r = send(r#"{"method": "subtract", "params": [42, 23], "id": 1}"#).await.unwrap();
+    let r = send(r#"{"method": "subtract", "params": [42, 23], "id": 1}"#)
+        .await
+        .unwrap();
     assert_eq!(r, json!({"result": 19, "error": null, "id": 1}));
     let r = send(r#"{"method": "nope", "params": [], "id": "x"}"#).await.unwrap();
     assert_eq!(r["result"], json!(null));
     assert_eq!(r["error"]["code"], -32601);
     assert_eq!(r["id"], "x");
     assert!(r.get("jsonrpc").is_none(), "1.0 replies carry no jsonrpc member: {r}");
-    let r = send(r#"{"method": "mymodule.rpc.ping", "params": [true], "id": 2}"#).await.unwrap();
+    let r = send(r#"{"method": "mymodule.rpc.ping", "params": [true], "id": 2}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32601, "served to MyConsumer only");
     let r = seed(r#"{"method": "mymodule.rpc.ping", "params": [true], "id": 2}"#).await;
     assert_eq!(
@@ -114,7 +130,16 @@ async fn no_jsonrpc_member_and_not_1_0_is_an_invalid_2_0_request() {
 #[tokio::test]
 async fn ids_are_echoed_byte_for_byte() {
     let app = Everyone::app();
-    for id in [r#""abc""#, r#""é\u00e9\"""#, "0", "-7", "18446744073709551616123", "1.50", "1e400", "null"] {
+    for id in [
+        r#""abc""#,
+        r#""é\u00e9\"""#,
+        "0",
+        "-7",
+        "18446744073709551616123",
+        "1.50",
+        "1e400",
+        "null",
+    ] {
         let call = format!(r#"{{"jsonrpc":"2.0","method":"ping","id":{id}}}"#);
         let reply = send_on(&app, Transport::InProcess, &call).await.unwrap();
         assert_eq!(reply, format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{id}}}"#));
@@ -163,7 +188,9 @@ async fn invalid_request_keeps_a_valid_id() {
 
 #[tokio::test]
 async fn reserved_names_are_not_found() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32601);
 }
 
@@ -173,60 +200,102 @@ async fn parameter_errors_name_the_parameter() {
         (r#"[1]"#, "missing parameter `subtrahend`"),
         (r#"{"minuend": 1}"#, "missing parameter `subtrahend`"),
         (r#"[1, "two"]"#, "invalid parameter `subtrahend`"),
-        (r#"{"minuend": 1, "subtrahend": 2, "extra": 3}"#, "unknown parameter `extra`"),
+        (
+            r#"{"minuend": 1, "subtrahend": 2, "extra": 3}"#,
+            "unknown parameter `extra`",
+        ),
         (r#"[1, 2, 3]"#, "too many parameters"),
     ];
     for (params, expected) in cases {
-        let r = send(&format!(r#"{{"jsonrpc":"2.0","method":"subtract","params":{params},"id":1}}"#)).await.unwrap();
+        let r = send(&format!(
+            r#"{{"jsonrpc":"2.0","method":"subtract","params":{params},"id":1}}"#
+        ))
+        .await
+        .unwrap();
         assert_eq!(r["error"]["code"], -32602, "{params} -> {r}");
         let message = r["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(expected), "{params}: {message:?} should start with {expected:?}");
+        assert!(
+            message.starts_with(expected),
+            "{params}: {message:?} should start with {expected:?}"
+        );
     }
-    let r = send(r#"{"jsonrpc":"2.0","method":"sum","params":["x"],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"sum","params":["x"],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32602);
-    let r = send(r#"{"jsonrpc":"2.0","method":"ping","params":[1],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"ping","params":[1],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32602, "ping takes no parameters");
-    let r = send(r#"{"jsonrpc":"2.0","method":"ping","params":[],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"ping","params":[],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["result"], "pong");
 }
 
 #[tokio::test]
 async fn optional_and_structured_parameters() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"add","params":[2],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"add","params":[2],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["result"], 2);
-    let r = send(r#"{"jsonrpc":"2.0","method":"add","params":{"a":2,"b":3},"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"add","params":{"a":2,"b":3},"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["result"], 5);
-    let r = send(r#"{"jsonrpc":"2.0","method":"geometry.mirror","params":[{"x":1,"y":-2}],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"geometry.mirror","params":[{"x":1,"y":-2}],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["result"], json!({"x": -1.0, "y": 2.0}));
-    let r = send(r#"{"jsonrpc":"2.0","method":"echo","params":{"value":{"deep":[1,{"a":null}]}},"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"echo","params":{"value":{"deep":[1,{"a":null}]}},"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["result"], json!({"deep": [1, {"a": null}]}));
 }
 
 #[tokio::test]
 async fn foreign_errors_become_application_errors() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"read_config","params":["/no/such/file"],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"read_config","params":["/no/such/file"],"id":1}"#)
+        .await
+        .unwrap();
     let message = r["error"]["message"].as_str().unwrap().to_owned();
-    assert_eq!(r["error"], json!({"code": -32000, "message": message, "data": [message]}));
+    assert_eq!(
+        r["error"],
+        json!({"code": -32000, "message": message, "data": [message]})
+    );
 }
 
 #[tokio::test]
 async fn panics_answer_internal_error_and_leak_nothing() {
     for method in ["boom", "async_boom"] {
-        let r = send(&format!(r#"{{"jsonrpc":"2.0","method":"{method}","id":1}}"#)).await.unwrap();
-        assert_eq!(r, json!({"jsonrpc": "2.0", "error": {"code": -32603, "message": "Internal error"}, "id": 1}));
+        let r = send(&format!(r#"{{"jsonrpc":"2.0","method":"{method}","id":1}}"#))
+            .await
+            .unwrap();
+        assert_eq!(
+            r,
+            json!({"jsonrpc": "2.0", "error": {"code": -32603, "message": "Internal error"}, "id": 1})
+        );
     }
     // The same connection and app keep working afterwards.
     let app = Everyone::app();
     let conn = Connection::for_consumer::<Everyone>(Scope::new(Transport::InProcess, "/"));
-    let boom = app.handle(&conn, br#"{"jsonrpc":"2.0","method":"boom","id":1}"#).await.unwrap();
+    let boom = app
+        .handle(&conn, br#"{"jsonrpc":"2.0","method":"boom","id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(boom.error_code(), Some(-32603));
-    let ping = app.handle(&conn, br#"{"jsonrpc":"2.0","method":"ping","id":2}"#).await.unwrap();
+    let ping = app
+        .handle(&conn, br#"{"jsonrpc":"2.0","method":"ping","id":2}"#)
+        .await
+        .unwrap();
     assert_eq!(ping.body(), br#"{"jsonrpc":"2.0","result":"pong","id":2}"#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_methods_run_on_the_blocking_pool() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"math.blocking_sum","params":[[1,2,3]],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"math.blocking_sum","params":[[1,2,3]],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["result"], 6);
 }
 
@@ -243,7 +312,9 @@ async fn transport_flags_restrict_methods() {
 #[tokio::test]
 async fn notification_handlers_only_handle_notifications() {
     // A call (with an id) to a notification handler finds no method.
-    let r = send(r#"{"jsonrpc":"2.0","method":"notify_hello","params":[1],"id":1}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc":"2.0","method":"notify_hello","params":[1],"id":1}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32601);
 }
 
@@ -270,9 +341,16 @@ async fn limits_answer_invalid_request() {
             serde_json::from_str::<Value>(&text).unwrap()
         }
     };
-    let big = on(format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#, "x".repeat(100))).await;
+    let big = on(format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
+        "x".repeat(100)
+    ))
+    .await;
     assert_eq!(big["error"]["code"], -32600);
-    assert!(big["error"]["data"].as_str().unwrap().contains("exceeds the limit of 64 bytes"));
+    assert!(big["error"]["data"]
+        .as_str()
+        .unwrap()
+        .contains("exceeds the limit of 64 bytes"));
     let deep = on(r#"{"jsonrpc":"2.0","method":"echo","params":[[[[1]]]],"id":1}"#.to_owned()).await;
     assert_eq!(deep["error"]["code"], -32600);
     let long = on(r#"[{"jsonrpc":"2.0","method":"ping","id":1},1,2]"#.to_owned()).await;
@@ -284,7 +362,11 @@ async fn limits_answer_invalid_request() {
 
 #[tokio::test]
 async fn default_depth_limit_stops_deep_nesting_without_a_stack_overflow() {
-    let deep = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":[{}1{}],"id":1}}"#, "[".repeat(100_000), "]".repeat(100_000));
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":[{}1{}],"id":1}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let r = send(&deep).await.unwrap();
     assert_eq!(r["error"]["code"], -32600);
 }
@@ -300,13 +382,26 @@ async fn http_status_mapping() {
     use StatusMapping::{Draft, Spec};
     assert_eq!(status(r#"{"method":"ping","params":[],"id":1}"#, Spec).await, 200);
     assert_eq!(status(r#"{"method":"nope","params":[],"id":1}"#, Spec).await, 404);
-    assert_eq!(status(r#"{"method":"mymodule.rpc.ping","params":[true],"id":1}"#, Spec).await, 500);
+    assert_eq!(
+        status(r#"{"method":"mymodule.rpc.ping","params":[true],"id":1}"#, Spec).await,
+        500
+    );
     assert_eq!(status(r#"{"method":"ping","params":"x","id":1}"#, Spec).await, 400);
     assert_eq!(status(r#"{"jsonrpc":"2.0","method":"nope","id":1}"#, Spec).await, 200);
     assert_eq!(status(r#"{"jsonrpc":"2.0","method":"nope","id":1}"#, Draft).await, 404);
-    assert_eq!(status(r#"{"jsonrpc":"2.0","method":"ping","params":[1],"id":1}"#, Draft).await, 500);
-    assert_eq!(status("{oops", Spec).await, 200, "a parse error names no version: 2.0 answer");
-    assert_eq!(status(r#"[{"jsonrpc":"2.0","method":"nope","id":1}]"#, Draft).await, 200);
+    assert_eq!(
+        status(r#"{"jsonrpc":"2.0","method":"ping","params":[1],"id":1}"#, Draft).await,
+        500
+    );
+    assert_eq!(
+        status("{oops", Spec).await,
+        200,
+        "a parse error names no version: 2.0 answer"
+    );
+    assert_eq!(
+        status(r#"[{"jsonrpc":"2.0","method":"nope","id":1}]"#, Draft).await,
+        200
+    );
 }
 
 #[test]

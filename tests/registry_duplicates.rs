@@ -35,16 +35,25 @@ fn shared_notification() {}
 #[test]
 fn duplicate_names_fail_naming_both_functions() {
     let err = App::<Clashing>::try_new().unwrap_err();
-    let RegistryError::Duplicate { name, first, second, .. } = &err else {
+    let RegistryError::Duplicate {
+        name, first, second, ..
+    } = &err
+    else {
         panic!("expected a duplicate error, got {err}");
     };
     assert_eq!(*name, "dup");
     let mut functions = [first.function.as_str(), second.function.as_str()];
     functions.sort();
-    assert_eq!(functions, ["registry_duplicates::first::one", "registry_duplicates::second::two"]);
+    assert_eq!(
+        functions,
+        ["registry_duplicates::first::one", "registry_duplicates::second::two"]
+    );
     assert!(first.at.starts_with("tests/registry_duplicates.rs:"), "{}", first.at);
     let message = err.to_string();
-    assert!(message.contains("first::one") && message.contains("second::two"), "{message}");
+    assert!(
+        message.contains("first::one") && message.contains("second::two"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -16,21 +16,28 @@ async fn positional_parameters() {
 
 #[tokio::test]
 async fn named_parameters() {
-    let r = send(r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#).await;
+    let r =
+        send(r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#).await;
     assert_eq!(r, Some(json!({"jsonrpc": "2.0", "result": 19, "id": 3})));
-    let r = send(r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}"#).await;
+    let r =
+        send(r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}"#).await;
     assert_eq!(r, Some(json!({"jsonrpc": "2.0", "result": 19, "id": 4})));
 }
 
 #[tokio::test]
 async fn notifications_get_no_reply() {
-    assert_eq!(send(r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#).await, None);
+    assert_eq!(
+        send(r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#).await,
+        None
+    );
     assert_eq!(send(r#"{"jsonrpc": "2.0", "method": "foobar"}"#).await, None);
 }
 
 #[tokio::test]
 async fn non_existent_method() {
-    let r = send(r#"{"jsonrpc": "2.0", "method": "foobar", "id": "1"}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc": "2.0", "method": "foobar", "id": "1"}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32601);
     assert_eq!(r["error"]["message"], "Method not found");
     assert_eq!(r["id"], "1");
@@ -39,13 +46,20 @@ async fn non_existent_method() {
 
 #[tokio::test]
 async fn invalid_json() {
-    let r = send(r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#).await.unwrap();
-    assert_eq!(r, json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}));
+    let r = send(r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})
+    );
 }
 
 #[tokio::test]
 async fn invalid_request_object() {
-    let r = send(r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#).await.unwrap();
+    let r = send(r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#)
+        .await
+        .unwrap();
     assert_eq!(r["error"]["code"], -32600);
     assert_eq!(r["error"]["message"], "Invalid Request");
     assert_eq!(r["id"], json!(null));
@@ -61,7 +75,10 @@ async fn batch_invalid_json() {
     )
     .await
     .unwrap();
-    assert_eq!(r, json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}));
+    assert_eq!(
+        r,
+        json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})
+    );
 }
 
 #[tokio::test]

@@ -123,7 +123,9 @@ impl Dispatcher {
                     Entry::Request(r) => r.version,
                     Entry::Invalid { version, .. } => *version,
                 };
-                self.run(connection, &entry).await.map(|out| Reply::single(version, out))
+                self.run(connection, &entry)
+                    .await
+                    .map(|out| Reply::single(version, out))
             }
             Ok(Message::Batch(entries)) => {
                 let answers = join_all(entries.iter().map(|e| self.run(connection, e))).await;
@@ -152,7 +154,11 @@ impl Dispatcher {
         let transport = connection.scope().transport();
         let Some(method) = self.table.lookup(&request.method, notification, transport) else {
             return (!notification).then(|| {
-                response::error(request.version, request.id, &RpcError::method_not_found(&request.method))
+                response::error(
+                    request.version,
+                    request.id,
+                    &RpcError::method_not_found(&request.method),
+                )
             });
         };
         let call = Call {

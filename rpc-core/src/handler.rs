@@ -72,23 +72,20 @@ where
     P: FromParams,
     T: Serialize,
 {
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(decode(cx)?)))
-        .unwrap_or_else(|payload| Err(panicked(cx, &*payload)));
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| f(decode(cx)?))).unwrap_or_else(|payload| Err(panicked(cx, &*payload)));
     Invoked::Ready(respond(cx, outcome))
 }
 
 /// Runs an async method: `f` injects the context and returns the future.
-pub fn call_async<'a, P, T, Fut>(
-    cx: &'a RpcContext,
-    f: impl FnOnce(P) -> Result<Fut, RpcError>,
-) -> Invoked<'a>
+pub fn call_async<'a, P, T, Fut>(cx: &'a RpcContext, f: impl FnOnce(P) -> Result<Fut, RpcError>) -> Invoked<'a>
 where
     P: FromParams,
     T: Serialize,
     Fut: Future<Output = Result<T, RpcError>> + Send + 'a,
 {
-    let started = catch_unwind(AssertUnwindSafe(|| f(decode(cx)?)))
-        .unwrap_or_else(|payload| Err(panicked(cx, &*payload)));
+    let started =
+        catch_unwind(AssertUnwindSafe(|| f(decode(cx)?))).unwrap_or_else(|payload| Err(panicked(cx, &*payload)));
     match started {
         Err(e) => Invoked::Ready(respond::<()>(cx, Err(e))),
         Ok(future) => Invoked::Pending(Box::pin(async move {

@@ -79,6 +79,11 @@ pub mod __private {
         T::TAKES_PARAMS
     }
 
-    /// Checks, at the user's type, that a JSON parameter can be decoded.
-    pub fn assert_param<T: serde::de::DeserializeOwned>() {}
+    /// Decodes one JSON parameter; generated code calls it spanned at the
+    /// parameter's type, so a type that is not `Deserialize` is reported there.
+    pub fn decode_param<'de, T: serde::de::DeserializeOwned, D: serde::Deserializer<'de>>(
+        de: D,
+    ) -> Result<T, D::Error> {
+        T::deserialize(de)
+    }
 }

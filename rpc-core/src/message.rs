@@ -98,8 +98,7 @@ pub(crate) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>,
     }
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let members: Vec<&RawValue> =
-                serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
+            let members: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
             if members.is_empty() {
                 return Err(RpcError::invalid_request("empty batch"));
             }
@@ -117,8 +116,7 @@ pub(crate) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>,
         Some(b'{') => Ok(Message::Single(entry(text, false))),
         _ => {
             // Valid JSON that is not an object or array is an invalid request.
-            serde_json::from_str::<serde::de::IgnoredAny>(text)
-                .map_err(|_| RpcError::parse_error())?;
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| RpcError::parse_error())?;
             Err(RpcError::invalid_request("a request must be an object or an array"))
         }
     }
@@ -143,7 +141,9 @@ fn entry(text: &str, in_batch: bool) -> Entry<'_> {
     let version = match members.jsonrpc {
         None if !in_batch && members.method.is_some() && members.id.is_some() => Version::V1,
         None => return invalid_v2("missing member \"jsonrpc\": \"2.0\""),
-        Some(v) if v.get() == "\"2.0\"" || serde_json::from_str::<Cow<str>>(v.get()).is_ok_and(|s| s == "2.0") => Version::V2,
+        Some(v) if v.get() == "\"2.0\"" || serde_json::from_str::<Cow<str>>(v.get()).is_ok_and(|s| s == "2.0") => {
+            Version::V2
+        }
         Some(_) => return invalid_v2("\"jsonrpc\" must be exactly \"2.0\""),
     };
     let id = match members.id {

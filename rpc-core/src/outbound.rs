@@ -51,10 +51,13 @@ impl ConnectionHandle {
             queue,
             overflow: overflow.clone(),
         };
-        (handle, Outbox {
-            queue: receiver,
-            overflow,
-        })
+        (
+            handle,
+            Outbox {
+                queue: receiver,
+                overflow,
+            },
+        )
     }
 
     /// Sends the notification `method(params)`.
@@ -104,6 +107,12 @@ pub fn encode_notification<P: Serialize + ?Sized>(method: &str, params: &P) -> R
     Ok(out)
 }
 
+impl From<PushError> for crate::RpcError {
+    fn from(e: PushError) -> Self {
+        crate::RpcError::application(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,11 +126,5 @@ mod tests {
         drop(outbox);
         assert_eq!(handle.notify("a", &[4]), Err(PushError::Closed));
         assert!(handle.is_closed());
-    }
-}
-
-impl From<PushError> for crate::RpcError {
-    fn from(e: PushError) -> Self {
-        crate::RpcError::application(e)
     }
 }

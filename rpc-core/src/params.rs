@@ -39,9 +39,8 @@ impl Params {
 
     /// Decodes the params into any deserializable type; a mismatch is -32602.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, RpcError> {
-        serde_json::from_str(self.0.get()).map_err(|e| {
-            RpcError::invalid_params(format!("invalid params: {}", strip_position(&e.to_string())))
-        })
+        serde_json::from_str(self.0.get())
+            .map_err(|e| RpcError::invalid_params(format!("invalid params: {}", strip_position(&e.to_string()))))
     }
 
     /// True when the params are positional (an array).
@@ -297,7 +296,10 @@ mod tests {
         );
         assert_eq!(msg(decode2(r#"{"a": 1, "c": 3}"#, true)), "unknown parameter `c`");
         assert_eq!(msg(decode2(r#"{"a": 1, "a": 3}"#, true)), "duplicate parameter `a`");
-        assert_eq!(msg(decode2("[1, 2, 3]", true)), "too many parameters: expected at most 2");
+        assert_eq!(
+            msg(decode2("[1, 2, 3]", true)),
+            "too many parameters: expected at most 2"
+        );
         assert_eq!(decode2("[1, 2, 3]", false), Ok((1, Some(2))));
         assert_eq!(decode2(r#"{"a": 1, "c": 3}"#, false), Ok((1, None)));
     }

@@ -73,11 +73,17 @@ mod tests {
     fn envelopes() {
         let id: &RawValue = serde_json::from_str("12345678901234567890.5").unwrap();
         let ok = success(Version::V2, Some(id), "pong");
-        assert_eq!(ok.body, br#"{"jsonrpc":"2.0","result":"pong","id":12345678901234567890.5}"#);
+        assert_eq!(
+            ok.body,
+            br#"{"jsonrpc":"2.0","result":"pong","id":12345678901234567890.5}"#
+        );
         let v1 = success(Version::V1, Some(id), &1);
         assert_eq!(v1.body, br#"{"result":1,"error":null,"id":12345678901234567890.5}"#);
         let err = error(Version::V1, None, &RpcError::new(-1, "no"));
-        assert_eq!(err.body, br#"{"result":null,"error":{"code":-1,"message":"no"},"id":null}"#);
+        assert_eq!(
+            err.body,
+            br#"{"result":null,"error":{"code":-1,"message":"no"},"id":null}"#
+        );
         assert_eq!(err.error_code, Some(-1));
     }
 

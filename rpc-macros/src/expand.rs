@@ -1,12 +1,14 @@
 //! Code generation for `#[rpc_method]` and `#[rpc_notification]`.
 //!
 //! The expansion keeps the user's function as written and adds, inside a
-//! `const _: () = { ... };` block, a monomorphic wrapper that calls one generic
-//! function of the runtime, and one static registry entry.
+//! `const _: () = { ... };` block, a newtype per JSON parameter and one static
+//! registry entry, whose `call` is a monomorphic closure that calls one generic
+//! function of the runtime.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::ItemFn;
@@ -18,9 +20,8 @@ use crate::parse;
 pub fn rpc_fn(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
-        Err(_) => {
-            let message = format!("#[{}] goes on a free function", kind.attribute());
-            let error = syn::Error::new(proc_macro2::Span::call_site(), message).into_compile_error();
+        Err(error) => {
+            let error = not_a_function(kind, item.clone(), error).into_compile_error();
             return quote!(#item #error);
         }
     };
@@ -36,17 +37,74 @@ pub fn rpc_fn(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     quote!(#function #registration)
 }
 
+/// The error for an item that does not parse as a function: syn's own error
+/// when it is a function (a syntax error in it), otherwise one that points at
+/// the item's keyword (`struct`, `impl`, ...) rather than at the attribute.
+fn not_a_function(kind: Kind, item: TokenStream, parse_error: syn::Error) -> syn::Error {
+    // The tokens after the outer attributes and the visibility, up to the body.
+    let head = |input: ParseStream| -> syn::Result<Vec<TokenTree>> {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        let rest = input.parse::<TokenStream>()?;
+        Ok(rest
+            .into_iter()
+            .take_while(|tt| match tt {
+                TokenTree::Group(g) => g.delimiter() != Delimiter::Brace,
+                TokenTree::Punct(p) => p.as_char() != ';',
+                _ => true,
+            })
+            .collect())
+    };
+    let Ok(head) = Parser::parse2(head, item) else {
+        return parse_error;
+    };
+    let is_ident = |tt: &TokenTree, word: &str| matches!(tt, TokenTree::Ident(i) if i == word);
+    if head.iter().any(|tt| is_ident(tt, "fn")) {
+        // A function with a syntax error: syn says where.
+        return parse_error;
+    }
+    let qualifier = |tt: &&TokenTree| ["unsafe", "auto", "default"].iter().any(|w| is_ident(tt, w));
+    let Some(keyword) = head.iter().find(|tt| !qualifier(tt)).or(head.first()) else {
+        return parse_error;
+    };
+    let what = match keyword {
+        TokenTree::Ident(ident) => format!(", not on `{ident}` items"),
+        _ => String::new(),
+    };
+    syn::Error::new(
+        keyword.span(),
+        format!("#[{}] goes on a free function{what}", kind.attribute()),
+    )
+}
+
 /// The wrapper and the registry entry for a checked method.
 pub fn registration(method: &Method) -> TokenStream {
     let rpc = quote!(::channels_rpc::__private);
     let function = &method.function;
 
     let json_idents: Vec<_> = method.json_args().map(|a| &a.ident).collect();
-    let json_types: Vec<_> = method.json_args().map(|a| &a.ty).collect();
     let json_names: Vec<String> = method.json_args().map(|a| a.ident.unraw().to_string()).collect();
-    let param_checks = method.json_args().map(|a| {
+    // Each JSON parameter is decoded through its own non-generic newtype, whose
+    // `Deserialize` impl is the one place that requires the user's type to be
+    // deserializable: a type that is not is reported once, at that type, and
+    // the tuple of newtypes the runtime decodes is always `FromParams`.
+    let wrappers: Vec<_> = (0..json_idents.len())
+        .map(|i| format_ident!("__RpcParam{}", i))
+        .collect();
+    let param_items = method.json_args().zip(&wrappers).map(|(a, wrapper)| {
         let ty = &a.ty;
-        quote_spanned!(ty.span()=> #rpc::assert_param::<#ty>();)
+        let decode = quote_spanned!(ty.span()=> #rpc::decode_param::<#ty, __D>);
+        quote! {
+            struct #wrapper(#ty);
+
+            impl<'de> #rpc::serde::Deserialize<'de> for #wrapper {
+                fn deserialize<__D: #rpc::serde::Deserializer<'de>>(
+                    __rpc_de: __D,
+                ) -> #rpc::core::result::Result<Self, __D::Error> {
+                    #rpc::core::result::Result::map(#decode(__rpc_de), #wrapper)
+                }
+            }
+        }
     });
     let injected: Vec<_> = method.injected_types().map(elided).collect();
     let call_args = method.args.iter().map(|a| match &a.source {
@@ -56,31 +114,44 @@ pub fn registration(method: &Method) -> TokenStream {
             quote_spanned!(ty.span()=> #rpc::inject::<#ty>(__rpc_cx)?)
         }
     });
-    let pattern = quote!((#(#json_idents,)*): (#(#json_types,)*));
-    let finish = quote! {
+    let pattern = quote!((#(#wrappers(#json_idents),)*): (#(#wrappers,)*));
+    // Spanned at the return type, so that a return value that is neither
+    // `Serialize` nor a `Result` is reported there.
+    let finish = quote_spanned! {method.output_span=>
         (&__rpc_value).__rpc_kind().into_outcome(__rpc_value)
     };
-    let body = if method.is_async {
-        quote! {
-            #rpc::call_async(__rpc_cx, move |#pattern| {
-                #rpc::core::result::Result::Ok(async move {
-                    let __rpc_value = #function(#(#call_args),*).await;
-                    #finish
-                })
-            })
-        }
+    let runner = match (method.is_async, method.blocking) {
+        (true, _) => quote!(call_async),
+        (false, true) => quote!(call_blocking),
+        (false, false) => quote!(call_sync),
+    };
+    // The runner's bounds are on what the function returns (`Serialize`, and
+    // `Send` for an async or blocking function), and rustc reports an unmet one
+    // at the runner's call, or at the async block for a future that is not
+    // `Send`: both are spanned at the return type, so the error points there,
+    // and is reported once with the same error from `into_outcome`.
+    let output = method.output_span;
+    let braced = |tokens: TokenStream| {
+        let mut group = Group::new(Delimiter::Brace, tokens);
+        group.set_span(output);
+        group
+    };
+    let call = if method.is_async {
+        let future = braced(quote! {
+            let __rpc_value = #function(#(#call_args),*).await;
+            #finish
+        });
+        let future = quote_spanned!(output=> async move #future);
+        quote!(#rpc::core::result::Result::Ok(#future))
     } else {
-        let runner = if method.blocking {
-            quote!(call_blocking)
-        } else {
-            quote!(call_sync)
-        };
         quote! {
-            #rpc::#runner(__rpc_cx, move |#pattern| {
-                let __rpc_value = #function(#(#call_args),*);
-                #finish
-            })
+            let __rpc_value = #function(#(#call_args),*);
+            #finish
         }
+    };
+    let call = braced(call);
+    let body = quote_spanned! {output=>
+        ::channels_rpc::__private::#runner(__rpc_cx, move |#pattern| #call)
     };
 
     let name = &method.name;
@@ -95,20 +166,19 @@ pub fn registration(method: &Method) -> TokenStream {
         .iter()
         .map(|c| quote_spanned!(c.span()=> #rpc::consumer_id::<#c>))
         .chain(injected.iter().map(|t| quote!(#rpc::consumer_of::<#t>)));
-    let line = quote_spanned!(method.span=> line!());
+    let line = quote_spanned!(method.span=> ::core::line!());
 
     quote! {
         #[doc(hidden)]
         const _: () = {
-            #[allow(clippy::unused_unit, clippy::let_unit_value, clippy::needless_borrow)]
-            fn __rpc_wrapper<'a>(__rpc_cx: &'a #rpc::RpcContext) -> #rpc::Invoked<'a> {
-                use #rpc::{ViaResult as _, ViaSerialize as _};
-                #(#param_checks)*
-                #body
-            }
+                        #(#param_items)*
 
+            // The wrapper is a closure in the entry's initializer, not a separate
+            // function, so that the entry and the wrapper are type-checked as one
+            // body and a type error in an argument is reported once, not twice.
             #[#rpc::distributed_slice(#rpc::CHANNELS_RPC_METHODS)]
             #[linkme(crate = #rpc::linkme)]
+            #[allow(clippy::unused_unit, clippy::let_unit_value, clippy::needless_borrow)]
             static __RPC_ENTRY: #rpc::MethodEntry = #rpc::MethodEntry {
                 name: #name,
                 rust_name: ::core::stringify!(#function),
@@ -123,7 +193,10 @@ pub fn registration(method: &Method) -> TokenStream {
                 file: ::core::file!(),
                 line: #line,
                 consumers: &[#(#consumers),*],
-                call: __rpc_wrapper,
+                call: |__rpc_cx| {
+                    use #rpc::{ViaResult as _, ViaSerialize as _};
+                    #body
+                },
             };
         };
     }

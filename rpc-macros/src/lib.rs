@@ -9,6 +9,8 @@ mod consumer;
 mod expand;
 mod model;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 

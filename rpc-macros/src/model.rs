@@ -27,7 +27,7 @@ pub enum ArgSource {
     /// A JSON parameter, by position or by this name.
     Json,
     /// `&T`: borrowed from the call by `T: Inject` (the type without the `&`).
-    Injected(Type),
+    Injected(Box<Type>),
 }
 
 /// One argument of the function.
@@ -52,6 +52,9 @@ pub struct Method {
     pub doc: String,
     /// The span errors about the function as a whole point at.
     pub span: Span,
+    /// The return type's span (the name's when there is none): errors about
+    /// the returned value point at it.
+    pub output_span: Span,
 }
 
 impl Method {
@@ -61,7 +64,7 @@ impl Method {
 
     pub fn injected_types(&self) -> impl Iterator<Item = &Type> {
         self.args.iter().filter_map(|a| match &a.source {
-            ArgSource::Injected(ty) => Some(ty),
+            ArgSource::Injected(ty) => Some(&**ty),
             ArgSource::Json => None,
         })
     }
@@ -99,7 +102,11 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
         }
     }
     if let Some(where_clause) = &sig.generics.where_clause {
-        err(errors, where_clause, &format!("#[{attr}] functions cannot have a where clause"));
+        err(
+            errors,
+            where_clause,
+            &format!("#[{attr}] functions cannot have a where clause"),
+        );
     }
     if let Some(unsafety) = &sig.unsafety {
         err(errors, unsafety, &format!("#[{attr}] functions cannot be `unsafe`"));
@@ -134,9 +141,13 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
                 let source = match &*typed.ty {
                     Type::Reference(reference) => {
                         if let Some(mutability) = &reference.mutability {
-                            err(errors, mutability, "injected arguments are shared references: remove `mut`");
+                            err(
+                                errors,
+                                mutability,
+                                "injected arguments are shared references: remove `mut`",
+                            );
                         }
-                        ArgSource::Injected((*reference.elem).clone())
+                        ArgSource::Injected(reference.elem.clone())
                     }
                     Type::ImplTrait(impl_trait) => {
                         err(
@@ -161,13 +172,18 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
     let blocking = options.blocking.is_some();
     if let Some(blocking) = &options.blocking {
         if let Some(asyncness) = &sig.asyncness {
-            err(errors, asyncness, "`blocking` is for sync functions: remove `async` or `blocking`");
+            err(
+                errors,
+                asyncness,
+                "`blocking` is for sync functions: remove `async` or `blocking`",
+            );
         }
         if let Some(arg) = args.iter().find(|a| matches!(a.source, ArgSource::Injected(_))) {
-            errors.push(syn::Error::new(
-                arg.ty.span(),
+            err(
+                errors,
+                &arg.ty,
                 "a `blocking` function runs on another thread and cannot borrow the call context",
-            ));
+            );
         }
         let _ = blocking;
     }
@@ -197,6 +213,10 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
         args,
         doc: doc_comment(&item.attrs),
         span: sig.ident.span(),
+        output_span: match &sig.output {
+            ReturnType::Type(_, ty) => ty.span(),
+            ReturnType::Default => sig.ident.span(),
+        },
     }
 }
 

@@ -14,8 +14,8 @@ pub enum RawOption {
 
 /// An option's value: a type for `consumer`, an expression for the others.
 pub enum Value {
-    Type(Type),
-    Expr(syn::Expr),
+    Type(Box<Type>),
+    Expr(Box<syn::Expr>),
 }
 
 impl Parse for RawOption {
@@ -27,9 +27,9 @@ impl Parse for RawOption {
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Some(if key == "consumer" {
-                Value::Type(input.parse()?)
+                Value::Type(Box::new(input.parse()?))
             } else {
-                Value::Expr(input.parse()?)
+                Value::Expr(Box::new(input.parse()?))
             })
         } else {
             None
@@ -76,12 +76,12 @@ fn keyed(options: &mut Options, key: Ident, value: Option<Value>, errors: &mut V
     let value = match value {
         Some(Value::Type(ty)) => {
             match options.consumer {
-                None => options.consumer = Some(ty),
+                None => options.consumer = Some(*ty),
                 Some(_) => errors.push(syn::Error::new(key.span(), format!("`{key}` is given more than once"))),
             }
             return;
         }
-        Some(Value::Expr(e)) => Some(e),
+        Some(Value::Expr(e)) => Some(*e),
         None => None,
     };
     let twice = |key: &Ident| syn::Error::new(key.span(), format!("`{key}` is given more than once"));

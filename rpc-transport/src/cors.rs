@@ -33,7 +33,12 @@ impl Cors {
     /// Only these origins may call (`https://host[:port]`).
     pub fn origins<'a>(origins: impl IntoIterator<Item = &'a str>) -> Self {
         Cors {
-            origins: Some(origins.into_iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect()),
+            origins: Some(
+                origins
+                    .into_iter()
+                    .filter_map(|o| HeaderValue::from_str(o).ok())
+                    .collect(),
+            ),
             max_age: Duration::from_secs(600),
         }
     }
@@ -69,16 +74,23 @@ impl Cors {
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 requested.unwrap_or(HeaderValue::from_static("content-type")),
             );
-            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(self.max_age.as_secs()));
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from(self.max_age.as_secs()),
+            );
         }
         Some(response)
     }
 
     /// Adds the CORS headers an actual response needs.
     pub(crate) fn decorate(&self, request_headers: &HeaderMap, response: &mut Response<ResponseBody>) {
-        response.headers_mut().insert(header::VARY, HeaderValue::from_static("origin"));
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("origin"));
         if let Some(origin) = self.allow_origin(request_headers) {
-            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         }
     }
 }

@@ -27,9 +27,10 @@ pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Response
     let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
     if !text.is_empty() {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
     }
     response
 }
@@ -68,7 +69,12 @@ where
     response
 }
 
-async fn answer<C, B>(app: &App<C>, config: &ServerConfig, req: Request<B>, peer: Option<SocketAddr>) -> Response<ResponseBody>
+async fn answer<C, B>(
+    app: &App<C>,
+    config: &ServerConfig,
+    req: Request<B>,
+    peer: Option<SocketAddr>,
+) -> Response<ResponseBody>
 where
     C: Consumer,
     B: Body<Data = Bytes>,
@@ -76,7 +82,9 @@ where
 {
     if req.method() != Method::POST {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "JSON-RPC over HTTP takes POST\n");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     let mut scope = scope_of(&req, Transport::Http, peer);

@@ -132,7 +132,10 @@ impl Server {
         let stats = Stats::default();
         let mut routes: HashMap<String, Vec<Arc<dyn Endpoint>>> = HashMap::new();
         for (path, make) in self.routes {
-            routes.entry(path).or_default().push(make(&self.config, &shutdown_rx, &stats));
+            routes
+                .entry(path)
+                .or_default()
+                .push(make(&self.config, &shutdown_rx, &stats));
         }
         Ok(Listening {
             listener,
@@ -184,7 +187,9 @@ pub struct Listening {
 
 impl std::fmt::Debug for Listening {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listening").field("addr", &self.listener.local_addr().ok()).finish()
+        f.debug_struct("Listening")
+            .field("addr", &self.listener.local_addr().ok())
+            .finish()
     }
 }
 
@@ -270,7 +275,10 @@ impl Listening {
             graceful.shutdown().await;
             stats.websockets_closed().await;
         };
-        if tokio::time::timeout(config.shutdown_timeout + Duration::from_secs(1), closed).await.is_err() {
+        if tokio::time::timeout(config.shutdown_timeout + Duration::from_secs(1), closed)
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown timed out with connections still open");
         }
         Ok(())

@@ -106,7 +106,11 @@ impl<C: Consumer> RpcService<C> {
     }
 
     /// Answers one request from `peer`.
-    pub fn respond<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
+    pub fn respond<B>(
+        &self,
+        req: Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -116,7 +116,10 @@ impl<C: Consumer> WebsocketCommunicator<C> {
 impl OpenWebsocket {
     /// Sends text as one message.
     pub async fn send_text(&mut self, text: &str) {
-        self.socket.send(Message::text(text)).await.expect("the connection is open");
+        self.socket
+            .send(Message::text(text))
+            .await
+            .expect("the connection is open");
     }
 
     /// Sends a JSON value as one text message.
@@ -244,7 +247,12 @@ impl<C: Consumer> HttpCommunicator<C> {
         let response = serve_http(&self.app, &self.config, request, None).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         HttpResponse { status, headers, body }
     }
 }

@@ -15,10 +15,10 @@ use hyper_util::rt::TokioIo;
 use rpc_core::{App, Connection, ConnectionHandle, Consumer, Outbox, Reply, Transport};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
@@ -73,12 +73,22 @@ where
     let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
         Some(key) if is_upgrade(&req) && req.method() == http::Method::GET => key.clone(),
         _ => {
-            let mut response = plain(StatusCode::UPGRADE_REQUIRED, "this path speaks JSON-RPC over WebSocket\n");
-            response.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            let mut response = plain(
+                StatusCode::UPGRADE_REQUIRED,
+                "this path speaks JSON-RPC over WebSocket\n",
+            );
+            response
+                .headers_mut()
+                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
             return response;
         }
     };
-    if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+    if req
+        .headers()
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
         let mut response = plain(StatusCode::BAD_REQUEST, "unsupported WebSocket version\n");
         response
             .headers_mut()
@@ -94,9 +104,10 @@ where
         return response;
     }
     // Only a subprotocol the client offered may be chosen.
-    let chosen = scope.subprotocol().map(str::to_owned).filter(|chosen| {
-        header_has(req.headers(), header::SEC_WEBSOCKET_PROTOCOL, chosen)
-    });
+    let chosen = scope
+        .subprotocol()
+        .map(str::to_owned)
+        .filter(|chosen| header_has(req.headers(), header::SEC_WEBSOCKET_PROTOCOL, chosen));
     scope.set_subprotocol(chosen.clone());
     let on_upgrade = hyper::upgrade::on(&mut req);
     let guard = shared.stats.websocket();
@@ -107,8 +118,7 @@ where
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(shared.config.limits.message_size()))
                     .max_frame_size(Some(shared.config.limits.message_size()));
-                let socket =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
                 let connection = Connection::new(consumer, scope);
                 run(socket, &app, connection, &shared).await;
             }
@@ -123,7 +133,10 @@ where
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     let accept = derive_accept_key(key.as_bytes());
-    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept.parse().expect("base64 is a valid header"));
+    headers.insert(
+        header::SEC_WEBSOCKET_ACCEPT,
+        accept.parse().expect("base64 is a valid header"),
+    );
     if let Some(protocol) = chosen.and_then(|p| HeaderValue::from_str(&p).ok()) {
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
@@ -343,7 +356,10 @@ async fn feed_message<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-async fn flush<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut WebSocketStream<S>, limit: Duration) -> Result<(), WriteFailed> {
+async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    limit: Duration,
+) -> Result<(), WriteFailed> {
     match tokio::time::timeout(limit, socket.flush()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) | Err(_) => Err(WriteFailed),

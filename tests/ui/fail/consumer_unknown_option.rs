@@ -1,0 +1,7 @@
+use channels_rpc::Consumer;
+
+#[derive(Consumer, Default)]
+#[consumer(hooks, name = "mine")]
+struct Mine;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use channels_rpc::rpc_notification;
+
+#[rpc_notification]
+fn f() -> i32 {
+    1
+}
+
+fn main() {}
