@@ -11,6 +11,7 @@ use channels_rpc::{
     json, rpc_method, Consumer, ConsumerHooks, Limits, Reject, RpcContext, RpcError, Scope, Server, ServerConfig,
     ServerHandle, Value,
 };
+use common::ws::{call, connect_to, next_json, Socket};
 use common::Everyone;
 use futures_util::{SinkExt, StreamExt};
 use jsonrpsee_core::client::{ClientT, SubscriptionClientT};
@@ -20,7 +21,6 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Pushes `count` notifications at once, faster than any queue drains.
 #[rpc_method]
@@ -89,36 +89,8 @@ async fn start(config: ServerConfig) -> ServerHandle {
         .spawn()
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
 async fn connect(server: &ServerHandle, path: &str, headers: &[(&'static str, &str)]) -> Socket {
-    let mut request = format!("ws://{}{}", server.local_addr(), path)
-        .into_client_request()
-        .unwrap();
-    for (name, value) in headers {
-        request.headers_mut().insert(*name, value.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.expect("handshake").0
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket is open")
-            .expect("a valid frame");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
-async fn call(socket: &mut Socket, request: &str) -> Value {
-    socket.send(Message::text(request)).await.unwrap();
-    next_json(socket).await
+    connect_to(server.local_addr(), path, headers).await
 }
 
 /// Waits until `tag` has disconnected; its close codes.

@@ -2,6 +2,9 @@
 
 use std::future::Future;
 
+use serde_json::Value;
+
+use crate::context::Connection;
 use crate::scope::Scope;
 
 /// The answer of a connect hook that refuses the connection.
@@ -88,6 +91,15 @@ pub trait ConsumerHooks: Send + Sync {
     /// Runs exactly once when the connection ends, with the close code.
     fn disconnect(&self, code: u16) -> impl Future<Output = ()> + Send {
         let _ = code;
+        async {}
+    }
+
+    /// Receives a channel layer message whose type is not `rpc.notification`
+    /// (those go to the client as notifications), like Channels' type-based
+    /// handlers. The connection can push to its client or change its groups.
+    fn on_message(&self, message: &Value, connection: &Connection) -> impl Future<Output = ()> + Send {
+        let _ = connection;
+        tracing::debug!(r#type = ?message.get("type"), "layer message with no handler");
         async {}
     }
 }

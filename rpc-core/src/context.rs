@@ -3,12 +3,13 @@
 
 use std::any::{Any, TypeId};
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::value::RawValue;
 
 use crate::consumer::Consumer;
 use crate::error::RpcError;
+use crate::layer::{ChannelLayer, LayerError};
 use crate::message::Version;
 use crate::outbound::{ConnectionHandle, PushError};
 use crate::params::Params;
@@ -22,6 +23,8 @@ pub struct Connection {
     consumer_name: &'static str,
     scope: Scope,
     handle: Option<ConnectionHandle>,
+    layer: Option<Arc<dyn ChannelLayer>>,
+    channel: Option<String>,
 }
 
 impl Connection {
@@ -32,7 +35,52 @@ impl Connection {
             consumer_name: std::any::type_name::<C>(),
             scope,
             handle: None,
+            layer: None,
+            channel: None,
         }
+    }
+
+    /// The same connection, on `layer`, receiving on `channel` (none for a
+    /// connection that cannot receive, like one HTTP request).
+    pub fn with_layer(mut self, layer: Arc<dyn ChannelLayer>, channel: Option<String>) -> Self {
+        self.layer = Some(layer);
+        self.channel = channel;
+        self
+    }
+
+    /// The channel layer, if the transport has one.
+    pub fn layer(&self) -> Option<&Arc<dyn ChannelLayer>> {
+        self.layer.as_ref()
+    }
+
+    /// This connection's unique channel name, if it has one.
+    pub fn channel_name(&self) -> Option<&str> {
+        self.channel.as_deref()
+    }
+
+    /// Adds this connection to `group`.
+    pub async fn group_add(&self, group: &str) -> Result<(), LayerError> {
+        let (layer, channel) = self.layer_and_channel()?;
+        layer.group_add(group, channel).await
+    }
+
+    /// Removes this connection from `group`.
+    pub async fn group_discard(&self, group: &str) -> Result<(), LayerError> {
+        let (layer, channel) = self.layer_and_channel()?;
+        layer.group_discard(group, channel).await
+    }
+
+    fn layer_and_channel(&self) -> Result<(&Arc<dyn ChannelLayer>, &str), LayerError> {
+        match (&self.layer, &self.channel) {
+            (Some(layer), Some(channel)) => Ok((layer, channel)),
+            _ => Err(LayerError::NoChannel),
+        }
+    }
+
+    fn layer_or_error(&self) -> Result<&Arc<dyn ChannelLayer>, LayerError> {
+        self.layer
+            .as_ref()
+            .ok_or_else(|| LayerError::Unavailable("no channel layer configured".to_owned()))
     }
 
     /// The same connection, able to receive pushes through `handle`.
@@ -184,6 +232,46 @@ impl<C> RpcContext<C> {
     /// background task, another connection); `None` over HTTP.
     pub fn handle(&self) -> Option<&ConnectionHandle> {
         self.call.connection.handle()
+    }
+
+    /// This connection's channel name, by which others can [`send`](ChannelLayer::send) to it.
+    pub fn channel_name(&self) -> Option<&str> {
+        self.call.connection.channel_name()
+    }
+
+    /// The channel layer.
+    pub fn layer(&self) -> Option<&Arc<dyn ChannelLayer>> {
+        self.call.connection.layer()
+    }
+
+    /// Adds this connection to `group`, Channels' `group_add(group, self.channel_name)`.
+    pub async fn group_add(&self, group: &str) -> Result<(), LayerError> {
+        self.call.connection.group_add(group).await
+    }
+
+    /// Removes this connection from `group`.
+    pub async fn group_discard(&self, group: &str) -> Result<(), LayerError> {
+        self.call.connection.group_discard(group).await
+    }
+
+    /// Sends a layer message (a JSON object with a `"type"`) to every member of `group`.
+    pub async fn group_send(&self, group: &str, message: serde_json::Value) -> Result<(), LayerError> {
+        self.call.connection.layer_or_error()?.group_send(group, message).await
+    }
+
+    /// Sends the JSON-RPC notification `method(params)` to every member of `group`.
+    pub async fn notify_group<P: serde::Serialize + ?Sized>(
+        &self,
+        group: &str,
+        method: &str,
+        params: &P,
+    ) -> Result<(), LayerError> {
+        let params = serde_json::to_value(params).map_err(|_| LayerError::InvalidMessage)?;
+        self.call
+            .connection
+            .layer_or_error()?
+            .notify_group(group, method, params)
+            .await
     }
 }
 

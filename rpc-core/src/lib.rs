@@ -18,6 +18,7 @@
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
 //! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
 //! | [`outbound`] | [`ConnectionHandle`]: server push to one connection |
+//! | [`layer`] | [`ChannelLayer`]: groups across connections and processes |
 #![deny(missing_docs)]
 
 pub mod app;
@@ -26,6 +27,7 @@ pub mod context;
 pub mod dispatch;
 pub mod error;
 pub mod handler;
+pub mod layer;
 pub mod limits;
 mod message;
 pub mod outbound;
@@ -39,6 +41,7 @@ pub use consumer::{Consumer, ConsumerHooks, Reject};
 pub use context::{AnyConsumer, Connection, ConsumerId, Inject, RpcContext};
 pub use dispatch::{Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
+pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
 pub use limits::Limits;
 pub use message::Version;
 pub use outbound::{ConnectionHandle, Outbox, PushError};

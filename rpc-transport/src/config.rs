@@ -1,8 +1,9 @@
 //! [`ServerConfig`]: every transport limit and timer, with its default and why.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{Limits, StatusMapping};
+use rpc_core::{ChannelLayer, InProcessLayer, Limits, StatusMapping};
 
 use crate::cors::Cors;
 
@@ -43,6 +44,8 @@ pub struct ServerConfig {
     pub status_mapping: StatusMapping,
     /// Cross-origin access for browsers; `None` (the default) sends no CORS headers.
     pub cors: Option<Cors>,
+    /// The channel layer for groups; an in-process layer unless set.
+    pub layer: Arc<dyn ChannelLayer>,
 }
 
 impl ServerConfig {
@@ -107,6 +110,12 @@ impl ServerConfig {
         self
     }
 
+    /// Sets the channel layer (e.g. a Redis layer shared by many processes).
+    pub fn channel_layer(mut self, layer: Arc<dyn ChannelLayer>) -> Self {
+        self.layer = layer;
+        self
+    }
+
     /// Sets the HTTP status mapping of errors.
     pub fn status_mapping(mut self, mapping: StatusMapping) -> Self {
         self.status_mapping = mapping;
@@ -126,6 +135,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             status_mapping: StatusMapping::default(),
             cors: None,
+            layer: Arc::new(InProcessLayer::default()),
         }
     }
 }

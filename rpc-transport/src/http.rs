@@ -111,7 +111,7 @@ where
         *response.status_mut() = status;
         return response;
     }
-    let connection = Connection::new(consumer, scope);
+    let connection = Connection::new(consumer, scope).with_layer(config.layer.clone(), None);
     match app.handle(&connection, &body).await {
         None => plain(StatusCode::NO_CONTENT, ""),
         Some(reply) => json(reply.http_status(config.status_mapping), reply.into_body()),

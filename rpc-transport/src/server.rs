@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use rpc_core::{App, Consumer};
+use rpc_core::{App, ChannelLayer, Consumer};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -204,6 +204,11 @@ impl Listening {
         self.stats.clone()
     }
 
+    /// The channel layer, to send to groups from outside any connection.
+    pub fn layer(&self) -> Arc<dyn ChannelLayer> {
+        self.config.layer.clone()
+    }
+
     /// Serves until the process ends.
     pub async fn serve(self) -> io::Result<()> {
         self.serve_until(std::future::pending()).await
@@ -213,6 +218,7 @@ impl Listening {
     pub fn spawn(self) -> ServerHandle {
         let addr = self.local_addr();
         let stats = self.stats();
+        let layer = self.layer();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(self.serve_until(async {
             let _ = stopped.await;
@@ -220,6 +226,7 @@ impl Listening {
         ServerHandle {
             addr,
             stats,
+            layer,
             stop: Some(stop),
             task,
         }
@@ -290,6 +297,7 @@ impl Listening {
 pub struct ServerHandle {
     addr: SocketAddr,
     stats: Stats,
+    layer: Arc<dyn ChannelLayer>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<io::Result<()>>,
 }
@@ -303,6 +311,11 @@ impl ServerHandle {
     /// Live connection counts.
     pub fn stats(&self) -> Stats {
         self.stats.clone()
+    }
+
+    /// The channel layer, to send to groups from outside any connection.
+    pub fn layer(&self) -> Arc<dyn ChannelLayer> {
+        self.layer.clone()
     }
 
     /// Shuts down gracefully and waits until it is done.

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rpc_core::{App, Connection, ConnectionHandle, Consumer, Outbox, Reply, Transport};
+use rpc_core::{App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply, Transport};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -164,8 +165,19 @@ where
 {
     let config = &shared.config;
     let (handle, outbox) = ConnectionHandle::channel(config.outbound_queue);
-    let connection = connection.with_handle(handle);
-    let end = serve(&mut socket, app, &connection, outbox, shared).await;
+    // Without a channel (the layer's backend is down) calls still work; only groups do not.
+    let inbox = match config.layer.new_channel().await {
+        Ok(inbox) => Some(inbox),
+        Err(e) => {
+            tracing::warn!(error = %e, "no layer channel for this connection");
+            None
+        }
+    };
+    let channel = inbox.as_ref().map(|i| i.name.clone());
+    let connection = connection
+        .with_handle(handle)
+        .with_layer(config.layer.clone(), channel.clone());
+    let end = serve(&mut socket, app, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
             let frame = CloseFrame {
@@ -184,6 +196,9 @@ where
     };
     let consumer: &C = connection.consumer().expect("the connection's own consumer");
     consumer.disconnect(code).await;
+    if let Some(channel) = channel {
+        config.layer.close_channel(&channel).await;
+    }
 }
 
 async fn serve<C: Consumer, S>(
@@ -191,6 +206,7 @@ async fn serve<C: Consumer, S>(
     app: &App<C>,
     connection: &Connection,
     mut outbox: Outbox,
+    mut inbox: Option<Inbox>,
     shared: &WsShared,
 ) -> End
 where
@@ -226,6 +242,17 @@ where
                     return End::Lost;
                 }
                 unflushed = true;
+            }
+            Some(envelope) = next_envelope(&mut inbox) => {
+                match on_envelope::<C>(envelope, connection, &mut in_flight) {
+                    Some(json) => {
+                        if feed(socket, json, config.write_timeout).await.is_err() {
+                            return End::Lost;
+                        }
+                        unflushed = true;
+                    }
+                    None => {}
+                }
             }
             frame = socket.next(), if can_read => {
                 last_heard = Instant::now();
@@ -312,6 +339,31 @@ fn on_frame<'a, C: Consumer>(
     };
     in_flight.push(Box::pin(async move { app.handle(connection, &data).await }));
     Ok(false)
+}
+
+async fn next_envelope(inbox: &mut Option<Inbox>) -> Option<Arc<Envelope>> {
+    match inbox {
+        Some(inbox) => inbox.messages.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A layer message: an `rpc.notification` becomes bytes to send; any other
+/// type goes to the consumer's `on_message` hook, run beside the calls.
+fn on_envelope<'a, C: Consumer>(
+    envelope: Arc<Envelope>,
+    connection: &'a Connection,
+    in_flight: &mut FuturesUnordered<Pending<'a>>,
+) -> Option<Vec<u8>> {
+    if let Some(json) = envelope.notification() {
+        return Some(json.to_vec());
+    }
+    in_flight.push(Box::pin(async move {
+        let consumer: &C = connection.consumer().expect("the connection's own consumer");
+        consumer.on_message(envelope.message(), connection).await;
+        None
+    }));
+    None
 }
 
 async fn tick(timer: &mut Option<tokio::time::Interval>) {

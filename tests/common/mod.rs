@@ -1,6 +1,8 @@
 //! Helpers shared by the in-process protocol tests.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use channels_rpc::{App, Connection, Consumer, Scope, Transport};
 use serde_json::Value;
 

@@ -1,9 +1,12 @@
-//! A user's crate of RPC methods: the JSON-RPC 2.0 specification's examples
-//! and a few more, served by the `spec_server` example and used by the tests.
+//! A user's crate of RPC methods: the JSON-RPC 2.0 specification's examples,
+//! a few more, and a chat room ([`chat`]); served by the `spec_server` and
+//! `chat` examples and used by the tests.
 //!
 //! Its Cargo.toml names only channels-rpc, serde and tokio, which proves the
 //! macros need nothing else; a binary that only `use`s this crate `as _` still
 //! serves its methods (see the README's "Linking caveats").
+
+pub mod chat;
 
 use channels_rpc::{json, rpc_method, rpc_notification, Params, RpcContext, RpcError, Value};
 use serde::{Deserialize, Serialize};
