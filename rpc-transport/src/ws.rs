@@ -244,14 +244,11 @@ where
                 unflushed = true;
             }
             Some(envelope) = next_envelope(&mut inbox) => {
-                match on_envelope::<C>(envelope, connection, &mut in_flight) {
-                    Some(json) => {
-                        if feed(socket, json, config.write_timeout).await.is_err() {
-                            return End::Lost;
-                        }
-                        unflushed = true;
+                if let Some(json) = on_envelope::<C>(envelope, connection, &mut in_flight) {
+                    if feed(socket, json, config.write_timeout).await.is_err() {
+                        return End::Lost;
                     }
-                    None => {}
+                    unflushed = true;
                 }
             }
             frame = socket.next(), if can_read => {
