@@ -31,6 +31,8 @@
 
 pub use rpc_core::*;
 pub use rpc_macros::{rpc_method, rpc_notification, Consumer};
+#[cfg(feature = "redis")]
+pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 pub use rpc_transport::testing;
 pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
 pub use serde_json::{json, Value};

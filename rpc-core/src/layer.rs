@@ -261,6 +261,17 @@ impl LocalRouter {
         Membership::LastLocalGone
     }
 
+    /// The names of the channels of this process.
+    pub fn channel_names(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .expect("not poisoned")
+            .channels
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// How many local channels are in `group`.
     pub fn members(&self, group: &str) -> usize {
         self.state

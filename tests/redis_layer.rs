@@ -1,0 +1,196 @@
+//! The Redis channel layer against a real redis-server started by the test:
+//! two servers sharing groups, membership cleanup, and Redis restarting.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use channels_rpc::{json, ChannelLayer, Consumer, LayerError, RedisLayer, Server, ServerConfig, ServerHandle, Value};
+use common::redis::RedisServer;
+use common::ws::{call, connect_to, next_json, next_json_within, Socket};
+use common::Everyone;
+
+async fn server_on(redis: &RedisServer) -> ServerHandle {
+    let layer = RedisLayer::builder(redis.url())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    Server::bind("127.0.0.1:0")
+        .config(ServerConfig::default().channel_layer(layer))
+        .websocket("/ws/", Everyone::app())
+        .listen()
+        .await
+        .unwrap()
+        .spawn()
+}
+
+async fn member(server: &ServerHandle, room: &str) -> Socket {
+    let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
+    let joined = call(
+        &mut socket,
+        &format!(r#"{{"jsonrpc":"2.0","method":"join","params":["{room}"],"id":0}}"#),
+    )
+    .await;
+    assert_eq!(joined["result"], true, "{joined}");
+    socket
+}
+
+fn said(room: &str, text: &str) -> Value {
+    json!({"jsonrpc": "2.0", "method": "chat.message", "params": {"room": room, "text": text}})
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_a_group() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = server_on(&redis).await;
+    let b = server_on(&redis).await;
+    let mut on_a = member(&a, "room").await;
+    let mut on_b = member(&b, "room").await;
+    let mut outsider = member(&b, "other").await;
+    let reply = call(
+        &mut on_b,
+        r#"{"jsonrpc":"2.0","method":"say","params":["room","hello from B"],"id":1}"#,
+    )
+    .await;
+    let echo = next_json(&mut on_b).await;
+    let mut got = [reply, echo];
+    got.sort_by_key(|m| m.get("id").is_some());
+    assert_eq!(got[0], said("room", "hello from B"));
+    assert_eq!(
+        next_json(&mut on_a).await,
+        said("room", "hello from B"),
+        "A's client got what B's sent"
+    );
+    assert_eq!(next_json_within(&mut outsider, Duration::from_millis(300)).await, None);
+
+    // From outside any connection, through a server's layer.
+    a.layer()
+        .notify_group(
+            "room",
+            "chat.message",
+            json!({"room": "room", "text": "from A's handle"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut on_a).await, said("room", "from A's handle"));
+    assert_eq!(next_json(&mut on_b).await, said("room", "from A's handle"));
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_is_dropped_when_connections_end() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = server_on(&redis).await;
+    let first = member(&a, "lobby").await;
+    let mut second = member(&a, "lobby").await;
+    until("one subscription to the group", || {
+        redis.subscribers("asgi__group__lobby") == 1
+    })
+    .await;
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(redis.subscribers("asgi__group__lobby"), 1, "one member is left");
+    second.close(None).await.unwrap();
+    until("no subscription to the group", || {
+        redis.subscribers("asgi__group__lobby") == 0
+    })
+    .await;
+    a.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart_mid_test_then_delivery_resumes() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let a = server_on(&redis).await;
+    let b = server_on(&redis).await;
+    let mut listener = member(&a, "ops").await;
+    let mut caller = connect_to(b.local_addr(), "/ws/", &[]).await;
+
+    redis.kill();
+    // Group sends fail fast instead of hanging...
+    let started = Instant::now();
+    let sent = b
+        .layer()
+        .notify_group("ops", "chat.message", json!({"room": "ops", "text": "lost"}))
+        .await;
+    assert!(matches!(sent, Err(LayerError::Unavailable(_))), "{sent:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    // ...and calls keep working.
+    assert_eq!(
+        call(&mut caller, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
+        "pong"
+    );
+    let failed = call(
+        &mut caller,
+        r#"{"jsonrpc":"2.0","method":"say","params":["ops","x"],"id":2}"#,
+    )
+    .await;
+    assert_eq!(failed["error"]["code"], -32000, "{failed}");
+
+    redis.restart();
+    // At most once: keep sending until the re-subscribed member hears one.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "delivery did not resume after Redis restarted"
+        );
+        let _ = b
+            .layer()
+            .notify_group("ops", "chat.message", json!({"room": "ops", "text": "back"}))
+            .await;
+        if let Some(message) = next_json_within(&mut listener, Duration::from_millis(300)).await {
+            assert_eq!(message, said("ops", "back"));
+            break;
+        }
+    }
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_built_while_redis_is_down_serves_calls() {
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let layer = RedisLayer::builder(format!("redis://127.0.0.1:{port}"))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .config(ServerConfig::default().channel_layer(layer.clone()))
+        .websocket("/ws/", Everyone::app())
+        .listen()
+        .await
+        .unwrap()
+        .spawn();
+    let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
+        "pong"
+    );
+    let join = call(
+        &mut socket,
+        r#"{"jsonrpc":"2.0","method":"join","params":["x"],"id":2}"#,
+    )
+    .await;
+    assert_eq!(join["error"]["code"], -32000);
+    assert!(layer.group_send("x", json!({"type": "t"})).await.is_err());
+    server.shutdown().await.unwrap();
+}
