@@ -1,0 +1,118 @@
+//! The examples as a user runs them: each takes `--addr 127.0.0.1:0`, prints
+//! `listening on HOST:PORT` first once bound, and answers there.
+//!
+//! `cargo test --workspace` builds the examples before running tests; when a
+//! binary is missing (a filtered `cargo test --test examples`), the test says
+//! so and skips.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+fn example(name: &str) -> Option<PathBuf> {
+    // target/debug/deps/examples-HASH -> target/debug/examples/NAME
+    let path = std::env::current_exe()
+        .ok()?
+        .parent()?
+        .parent()?
+        .join("examples")
+        .join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} is not built (cargo build --examples)", path.display());
+        None
+    }
+}
+
+/// Kills the child by pid when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(path: PathBuf) -> (Running, String, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new(path)
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {first:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "{addr}");
+    (Running(child), addr, stdout)
+}
+
+fn post(addr: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /rpc/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+#[test]
+fn quickstart_serves_the_seed_methods_and_prints_a_curl_line() {
+    let Some(path) = example("quickstart") else { return };
+    let (_server, addr, mut stdout) = start(path);
+    let mut curl = String::new();
+    stdout.read_line(&mut curl).unwrap();
+    assert!(curl.contains("curl") && curl.contains(&addr), "{curl}");
+    let (status, body) = post(
+        &addr,
+        r#"{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":{"fake_an_error":true},"id":1}"#,
+    );
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"jsonrpc": "2.0", "error": {"code": -32000, "message": "fake_error", "data": ["fake_error"]}, "id": 1})
+    );
+}
+
+#[test]
+fn spec_server_serves_the_specification_methods() {
+    let Some(path) = example("spec_server") else { return };
+    let (_server, addr, _) = start(path);
+    let (_, body) = post(
+        &addr,
+        r#"{"jsonrpc":"2.0","method":"subtract","params":{"minuend":42,"subtrahend":23},"id":3}"#,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"jsonrpc": "2.0", "result": 19, "id": 3})
+    );
+    let (status, _) = post(&addr, r#"{"jsonrpc":"2.0","method":"notify_hello","params":[7]}"#);
+    assert_eq!(status, 204);
+}
+
+#[test]
+fn chat_answers_over_http_with_the_in_process_layer() {
+    let Some(path) = example("chat") else { return };
+    let (_server, addr, _) = start(path);
+    let (_, body) = post(
+        &addr,
+        r#"{"jsonrpc":"2.0","method":"say","params":["lobby","hi"],"id":1}"#,
+    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["result"], true);
+}
