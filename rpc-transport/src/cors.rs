@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::http::{plain, ResponseBody};
 
@@ -50,8 +50,8 @@ impl Cors {
     }
 
     /// The `Access-Control-Allow-Origin` value for this request, if allowed.
-    fn allow_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        let origin = headers.get(header::ORIGIN)?;
+    fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let origin = origin?;
         match &self.origins {
             None => Some(HeaderValue::from_static("*")),
             Some(list) => list.iter().any(|o| o == origin).then(|| origin.clone()),
@@ -66,7 +66,7 @@ impl Cors {
         let mut response = plain(StatusCode::NO_CONTENT, "");
         let headers = response.headers_mut();
         headers.insert(header::VARY, HeaderValue::from_static("origin"));
-        if let Some(origin) = self.allow_origin(req.headers()) {
+        if let Some(origin) = self.allow_origin(req.headers().get(header::ORIGIN)) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
             let requested = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
@@ -83,11 +83,11 @@ impl Cors {
     }
 
     /// Adds the CORS headers an actual response needs.
-    pub(crate) fn decorate(&self, request_headers: &HeaderMap, response: &mut Response<ResponseBody>) {
+    pub(crate) fn decorate(&self, origin: Option<&HeaderValue>, response: &mut Response<ResponseBody>) {
         response
             .headers_mut()
             .insert(header::VARY, HeaderValue::from_static("origin"));
-        if let Some(origin) = self.allow_origin(request_headers) {
+        if let Some(origin) = self.allow_origin(origin) {
             response
                 .headers_mut()
                 .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);

@@ -61,10 +61,10 @@ where
     if let Some(preflight) = cors.and_then(|c| c.preflight(&req)) {
         return preflight;
     }
-    let request_headers = cors.map(|_| req.headers().clone());
+    let origin = cors.and_then(|_| req.headers().get(header::ORIGIN).cloned());
     let mut response = answer(app, config, req, peer).await;
-    if let (Some(cors), Some(headers)) = (cors, request_headers) {
-        cors.decorate(&headers, &mut response);
+    if let Some(cors) = cors {
+        cors.decorate(origin.as_ref(), &mut response);
     }
     response
 }
@@ -87,23 +87,28 @@ where
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let mut scope = scope_of(&req, Transport::Http, peer);
+    let (parts, body) = req.into_parts();
     let max = config.limits.message_size();
-    let declared_too_large = req
-        .headers()
+    let declared_too_large = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .is_some_and(|len| len > max as u64);
     if declared_too_large {
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     }
-    let body = match Limited::new(req.into_body(), max).collect().await {
+    let body = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
         }
         Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body\n"),
     };
+    // The headers move into the scope: no copy per request.
+    let mut scope = Scope::new(Transport::Http, parts.uri.path());
+    scope.set_query(parts.uri.query().map(str::to_owned));
+    *scope.headers_mut() = parts.headers;
+    scope.set_peer(peer);
     let consumer = C::new(&scope);
     if let Err(reject) = consumer.connect(&mut scope).await {
         let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
