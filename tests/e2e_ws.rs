@@ -89,6 +89,16 @@ async fn start(config: ServerConfig) -> ServerHandle {
         .spawn()
 }
 
+/// Reads until the server's close frame; its code.
+async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
+    while let Some(Ok(message)) = socket.next().await {
+        if let Message::Close(frame) = message {
+            return frame.map(|f| f.code);
+        }
+    }
+    None
+}
+
 async fn connect(server: &ServerHandle, path: &str, headers: &[(&'static str, &str)]) -> Socket {
     connect_to(server.local_addr(), path, headers).await
 }
@@ -254,13 +264,7 @@ async fn oversized_message_closes_with_1009() {
         "x".repeat(4096)
     );
     let _ = socket.send(Message::text(big)).await;
-    let mut code = None;
-    while let Some(Ok(message)) = socket.next().await {
-        if let Message::Close(frame) = message {
-            code = frame.map(|f| f.code);
-            break;
-        }
-    }
+    let code = close_code(&mut socket).await;
     assert_eq!(code, Some(CloseCode::Size));
     assert_eq!(disconnects_of("oversized").await, [1009]);
     server.shutdown().await.unwrap();
@@ -367,13 +371,7 @@ async fn graceful_shutdown_finishes_calls_then_closes_with_1001() {
         300,
         "the running call finishes first"
     );
-    let mut code = None;
-    while let Some(Ok(message)) = socket.next().await {
-        if let Message::Close(frame) = message {
-            code = frame.map(|f| f.code);
-            break;
-        }
-    }
+    let code = close_code(&mut socket).await;
     assert_eq!(code, Some(CloseCode::Away));
     stopping.await.unwrap().unwrap();
     assert_eq!(disconnects_of("shutdown").await, [1001]);
@@ -480,13 +478,7 @@ async fn an_overflowing_push_queue_closes_with_1008() {
         ))
         .await
         .unwrap();
-    let mut code = None;
-    while let Some(Ok(message)) = socket.next().await {
-        if let Message::Close(frame) = message {
-            code = frame.map(|f| f.code);
-            break;
-        }
-    }
+    let code = close_code(&mut socket).await;
     assert_eq!(code, Some(CloseCode::Policy));
     assert_eq!(disconnects_of("flooded").await, [1008]);
     server.shutdown().await.unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use channels_rpc::{
     json, ChannelLayer, Connection, Consumer, ConsumerHooks, InProcessLayer, Server, ServerConfig, ServerHandle, Value,
 };
-use common::ws::{call, connect_to, next_json, next_json_within, Socket};
+use common::ws::{call, chat_message, connect_to, joined, next_json, next_json_within};
 use common::Everyone;
 
 /// Answers layer messages of other types by pushing them to its client.
@@ -36,27 +36,12 @@ async fn start(layer: Arc<InProcessLayer>) -> ServerHandle {
         .spawn()
 }
 
-async fn member(server: &ServerHandle, room: &str) -> Socket {
-    let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
-    let joined = call(
-        &mut socket,
-        &format!(r#"{{"jsonrpc":"2.0","method":"join","params":["{room}"],"id":0}}"#),
-    )
-    .await;
-    assert_eq!(joined["result"], true, "{joined}");
-    socket
-}
-
-fn said(room: &str, text: &str) -> Value {
-    json!({"jsonrpc": "2.0", "method": "chat.message", "params": {"room": room, "text": text}})
-}
-
 #[tokio::test]
 async fn members_receive_group_notifications_and_others_do_not() {
     let server = start(Arc::new(InProcessLayer::default())).await;
-    let mut alice = member(&server, "room").await;
-    let mut bob = member(&server, "room").await;
-    let mut carol = member(&server, "elsewhere").await;
+    let mut alice = joined(server.local_addr(), "room").await;
+    let mut bob = joined(server.local_addr(), "room").await;
+    let mut carol = joined(server.local_addr(), "elsewhere").await;
 
     let said_ok = call(
         &mut alice,
@@ -69,9 +54,12 @@ async fn members_receive_group_notifications_and_others_do_not() {
     got.sort_by_key(|m| m.get("id").is_some());
     assert_eq!(
         got,
-        [said("room", "hi"), json!({"jsonrpc": "2.0", "result": true, "id": 1})]
+        [
+            chat_message("room", "hi"),
+            json!({"jsonrpc": "2.0", "result": true, "id": 1})
+        ]
     );
-    assert_eq!(next_json(&mut bob).await, said("room", "hi"));
+    assert_eq!(next_json(&mut bob).await, chat_message("room", "hi"));
     assert_eq!(next_json_within(&mut carol, Duration::from_millis(200)).await, None);
 
     // Leaving stops delivery.
@@ -88,7 +76,7 @@ async fn members_receive_group_notifications_and_others_do_not() {
         .notify_group("room", "chat.message", json!({"room": "room", "text": "again"}))
         .await
         .unwrap();
-    assert_eq!(next_json(&mut alice).await, said("room", "again"));
+    assert_eq!(next_json(&mut alice).await, chat_message("room", "again"));
     assert_eq!(next_json_within(&mut bob, Duration::from_millis(200)).await, None);
     server.shutdown().await.unwrap();
 }
@@ -97,8 +85,8 @@ async fn members_receive_group_notifications_and_others_do_not() {
 async fn membership_ends_with_the_connection() {
     let layer = Arc::new(InProcessLayer::default());
     let server = start(layer.clone()).await;
-    let first = member(&server, "lobby").await;
-    let second = member(&server, "lobby").await;
+    let first = joined(server.local_addr(), "lobby").await;
+    let second = joined(server.local_addr(), "lobby").await;
     assert_eq!(layer.members("lobby"), 2);
     drop(first);
     let mut second = second;
@@ -116,14 +104,14 @@ async fn membership_ends_with_the_connection() {
 #[tokio::test]
 async fn http_calls_can_send_to_groups_but_not_join_them() {
     let server = start(Arc::new(InProcessLayer::default())).await;
-    let mut listener = member(&server, "news").await;
+    let mut listener = joined(server.local_addr(), "news").await;
     let http = channels_rpc::testing::HttpCommunicator::new(Everyone::app(), "/rpc/")
         .config(ServerConfig::default().channel_layer(server.layer()));
     let sent = http
         .post(r#"{"jsonrpc":"2.0","method":"say","params":["news","from http"],"id":1}"#)
         .await;
     assert_eq!(sent.json().unwrap()["result"], true);
-    assert_eq!(next_json(&mut listener).await, said("news", "from http"));
+    assert_eq!(next_json(&mut listener).await, chat_message("news", "from http"));
     let join = http
         .post(r#"{"jsonrpc":"2.0","method":"join","params":["news"],"id":2}"#)
         .await;

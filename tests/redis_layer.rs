@@ -5,9 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use channels_rpc::{json, ChannelLayer, Consumer, LayerError, RedisLayer, Server, ServerConfig, ServerHandle, Value};
+use channels_rpc::{json, ChannelLayer, Consumer, LayerError, RedisLayer, Server, ServerConfig, ServerHandle};
 use common::redis::RedisServer;
-use common::ws::{call, connect_to, next_json, next_json_within, Socket};
+use common::ws::{call, chat_message, connect_to, joined, next_json, next_json_within};
 use common::Everyone;
 
 async fn server_on(redis: &RedisServer) -> ServerHandle {
@@ -24,21 +24,6 @@ async fn server_on(redis: &RedisServer) -> ServerHandle {
         .spawn()
 }
 
-async fn member(server: &ServerHandle, room: &str) -> Socket {
-    let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
-    let joined = call(
-        &mut socket,
-        &format!(r#"{{"jsonrpc":"2.0","method":"join","params":["{room}"],"id":0}}"#),
-    )
-    .await;
-    assert_eq!(joined["result"], true, "{joined}");
-    socket
-}
-
-fn said(room: &str, text: &str) -> Value {
-    json!({"jsonrpc": "2.0", "method": "chat.message", "params": {"room": room, "text": text}})
-}
-
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {
@@ -52,9 +37,9 @@ async fn two_servers_share_a_group() {
     let Some(redis) = RedisServer::start() else { return };
     let a = server_on(&redis).await;
     let b = server_on(&redis).await;
-    let mut on_a = member(&a, "room").await;
-    let mut on_b = member(&b, "room").await;
-    let mut outsider = member(&b, "other").await;
+    let mut on_a = joined(a.local_addr(), "room").await;
+    let mut on_b = joined(b.local_addr(), "room").await;
+    let mut outsider = joined(b.local_addr(), "other").await;
     let reply = call(
         &mut on_b,
         r#"{"jsonrpc":"2.0","method":"say","params":["room","hello from B"],"id":1}"#,
@@ -63,10 +48,10 @@ async fn two_servers_share_a_group() {
     let echo = next_json(&mut on_b).await;
     let mut got = [reply, echo];
     got.sort_by_key(|m| m.get("id").is_some());
-    assert_eq!(got[0], said("room", "hello from B"));
+    assert_eq!(got[0], chat_message("room", "hello from B"));
     assert_eq!(
         next_json(&mut on_a).await,
-        said("room", "hello from B"),
+        chat_message("room", "hello from B"),
         "A's client got what B's sent"
     );
     assert_eq!(next_json_within(&mut outsider, Duration::from_millis(300)).await, None);
@@ -80,8 +65,8 @@ async fn two_servers_share_a_group() {
         )
         .await
         .unwrap();
-    assert_eq!(next_json(&mut on_a).await, said("room", "from A's handle"));
-    assert_eq!(next_json(&mut on_b).await, said("room", "from A's handle"));
+    assert_eq!(next_json(&mut on_a).await, chat_message("room", "from A's handle"));
+    assert_eq!(next_json(&mut on_b).await, chat_message("room", "from A's handle"));
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
@@ -90,8 +75,8 @@ async fn two_servers_share_a_group() {
 async fn membership_is_dropped_when_connections_end() {
     let Some(redis) = RedisServer::start() else { return };
     let a = server_on(&redis).await;
-    let first = member(&a, "lobby").await;
-    let mut second = member(&a, "lobby").await;
+    let first = joined(a.local_addr(), "lobby").await;
+    let mut second = joined(a.local_addr(), "lobby").await;
     until("one subscription to the group", || {
         redis.subscribers("asgi__group__lobby") == 1
     })
@@ -112,7 +97,7 @@ async fn redis_restart_mid_test_then_delivery_resumes() {
     let Some(mut redis) = RedisServer::start() else { return };
     let a = server_on(&redis).await;
     let b = server_on(&redis).await;
-    let mut listener = member(&a, "ops").await;
+    let mut listener = joined(a.local_addr(), "ops").await;
     let mut caller = connect_to(b.local_addr(), "/ws/", &[]).await;
 
     redis.kill();
@@ -153,7 +138,7 @@ async fn redis_restart_mid_test_then_delivery_resumes() {
             .notify_group("ops", "chat.message", json!({"room": "ops", "text": "back"}))
             .await;
         if let Some(message) = next_json_within(&mut listener, Duration::from_millis(300)).await {
-            assert_eq!(message, said("ops", "back"));
+            assert_eq!(message, chat_message("ops", "back"));
             break;
         }
     }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use rpc_core::{App, Connection, Consumer, Scope, Transport};
+use rpc_core::{App, Connection, Consumer, Reject, Scope, Transport};
 
 use crate::config::ServerConfig;
 
@@ -32,6 +32,13 @@ pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Response
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
     }
+    response
+}
+
+/// The answer to a connection the consumer's connect hook refused.
+pub(crate) fn rejected(reject: Reject) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(reject.reason)));
+    *response.status_mut() = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
     response
 }
 
@@ -111,10 +118,7 @@ where
     scope.set_peer(peer);
     let consumer = C::new(&scope);
     if let Err(reject) = consumer.connect(&mut scope).await {
-        let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
-        let mut response = Response::new(Full::new(Bytes::from(reject.reason)));
-        *response.status_mut() = status;
-        return response;
+        return rejected(reject);
     }
     let connection = Connection::new(consumer, scope).with_layer(config.layer.clone(), None);
     match app.handle(&connection, &body).await {

@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::ServerConfig;
-use crate::http::{plain, scope_of, ResponseBody};
+use crate::http::{plain, rejected, scope_of, ResponseBody};
 use crate::stats::Stats;
 
 /// Close codes (RFC 6455 section 7.4.1).
@@ -99,10 +99,7 @@ where
     let mut scope = scope_of(&req, Transport::WebSocket, peer);
     let consumer = C::new(&scope);
     if let Err(reject) = consumer.connect(&mut scope).await {
-        let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
-        let mut response = Response::new(ResponseBody::new(Bytes::from(reject.reason)));
-        *response.status_mut() = status;
-        return response;
+        return rejected(reject);
     }
     // Only a subprotocol the client offered may be chosen.
     let chosen = scope

@@ -45,3 +45,17 @@ pub async fn call(socket: &mut Socket, request: &str) -> Value {
     socket.send(Message::text(request)).await.unwrap();
     next_json(socket).await
 }
+
+/// A new connection to `addr`'s /ws/ that has joined `room` (the chat methods).
+pub async fn joined(addr: std::net::SocketAddr, room: &str) -> Socket {
+    let mut socket = connect_to(addr, "/ws/", &[]).await;
+    let request = format!(r#"{{"jsonrpc":"2.0","method":"join","params":["{room}"],"id":0}}"#);
+    let reply = call(&mut socket, &request).await;
+    assert_eq!(reply["result"], true, "{reply}");
+    socket
+}
+
+/// The notification every member of `room` gets when someone says `text` there.
+pub fn chat_message(room: &str, text: &str) -> Value {
+    serde_json::json!({"jsonrpc": "2.0", "method": "chat.message", "params": {"room": room, "text": text}})
+}
