@@ -1,6 +1,6 @@
 //! [`Dispatcher`]: bytes in, optional bytes out. Transports call it; it does no I/O.
 
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::context::{Call, Connection};
 use crate::error::{RpcError, INVALID_REQUEST, METHOD_NOT_FOUND};
@@ -39,6 +39,12 @@ impl Reply {
     /// The response JSON, owned.
     pub fn into_body(self) -> Vec<u8> {
         self.body
+    }
+
+    /// The response JSON as text, without scanning it again: every reply is
+    /// written by serde_json or copied from the validated input.
+    pub fn into_text(self) -> String {
+        crate::outbound::json_text(self.body)
     }
 
     /// True when the reply answers a batch.
@@ -123,55 +129,78 @@ impl Dispatcher {
                     Entry::Request(r) => r.version,
                     Entry::Invalid { version, .. } => *version,
                 };
-                self.run(connection, &entry)
-                    .await
-                    .map(|out| Reply::single(version, out))
+                let call = match self.prepare(connection, &entry) {
+                    Ok(call) => call,
+                    Err(answer) => return answer.map(|out| Reply::single(version, out)),
+                };
+                let out = match (call.entry.call)(call.context()) {
+                    Invoked::Ready(out) => out,
+                    Invoked::Pending(future) => future.await,
+                };
+                out.map(|out| Reply::single(version, out))
             }
-            Ok(Message::Batch(entries)) => {
-                let answers = join_all(entries.iter().map(|e| self.run(connection, e))).await;
-                let mut answers = answers.into_iter().flatten().peekable();
-                answers.peek()?;
-                let mut body = Vec::with_capacity(2 + entries.len() * 48);
-                body.push(b'[');
-                for (i, answer) in answers.enumerate() {
-                    if i > 0 {
-                        body.push(b',');
-                    }
-                    body.extend_from_slice(&answer.body);
-                }
-                body.push(b']');
-                Some(Reply { body, single: None })
-            }
+            Ok(Message::Batch(entries)) => self.batch(connection, &entries).await,
         }
     }
 
-    async fn run(&self, connection: &Connection, entry: &Entry<'_>) -> Option<Encoded> {
+    /// Runs a batch: sync members inline, async ones concurrently; one array
+    /// of every answer, in the order they finish.
+    async fn batch(&self, connection: &Connection, entries: &[Entry<'_>]) -> Option<Reply> {
+        let mut body = Vec::with_capacity(2 + entries.len() * 48);
+        let mut answered = false;
+        let mut append = |out: Encoded| {
+            body.push(if answered { b',' } else { b'[' });
+            body.extend_from_slice(&out.body);
+            answered = true;
+        };
+        let mut calls = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match self.prepare(connection, entry) {
+                Ok(call) => calls.push(call),
+                Err(answer) => answer.into_iter().for_each(&mut append),
+            }
+        }
+        let mut running = FuturesUnordered::new();
+        for call in &calls {
+            match (call.entry.call)(call.context()) {
+                Invoked::Ready(out) => out.into_iter().for_each(&mut append),
+                Invoked::Pending(future) => running.push(future),
+            }
+        }
+        while let Some(out) = running.next().await {
+            out.into_iter().for_each(&mut append);
+        }
+        if !answered {
+            return None;
+        }
+        body.push(b']');
+        Some(Reply { body, single: None })
+    }
+
+    /// The call `entry` asks for, or the answer it gets without one (an
+    /// invalid request, an unknown method; `None` for a notification).
+    fn prepare<'a>(&self, connection: &'a Connection, entry: &Entry<'a>) -> Result<Call<'a>, Option<Encoded>> {
         let request = match entry {
             Entry::Request(request) => request,
-            Entry::Invalid { version, id, error } => return Some(response::error(*version, *id, error)),
+            Entry::Invalid { version, id, error } => return Err(Some(response::error(*version, *id, error))),
         };
         let notification = request.id.is_none();
         let transport = connection.scope().transport();
         let Some(method) = self.table.lookup(&request.method, notification, transport) else {
-            return (!notification).then(|| {
+            return Err((!notification).then(|| {
                 response::error(
                     request.version,
                     request.id,
                     &RpcError::method_not_found(&request.method),
                 )
-            });
+            }));
         };
-        let call = Call {
+        Ok(Call {
             connection,
             entry: method,
             version: request.version,
             id: request.id,
             params: request.params,
-        };
-        let out = match (method.call)(call.context()) {
-            Invoked::Ready(out) => out,
-            Invoked::Pending(future) => future.await,
-        };
-        out
+        })
     }
 }

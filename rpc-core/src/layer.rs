@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::outbound::encode_notification;
+use crate::outbound::{encode_notification, json_text};
 
 /// The type of a message that becomes a JSON-RPC notification.
 pub const RPC_NOTIFICATION: &str = "rpc.notification";
@@ -54,7 +54,7 @@ impl From<LayerError> for crate::RpcError {
 /// notification it stands for is encoded once, however many members get it.
 pub struct Envelope {
     message: Value,
-    notification: OnceLock<Option<Vec<u8>>>,
+    notification: OnceLock<Option<String>>,
 }
 
 impl Envelope {
@@ -76,9 +76,9 @@ impl Envelope {
         self.message.get("type")?.as_str()
     }
 
-    /// The JSON-RPC notification bytes, when the type is `rpc.notification`
+    /// The JSON-RPC notification text, when the type is `rpc.notification`
     /// and `method` is a string (`params` may be omitted: `[]`).
-    pub fn notification(&self) -> Option<&[u8]> {
+    pub fn notification(&self) -> Option<&str> {
         self.notification
             .get_or_init(|| {
                 if self.message_type() != Some(RPC_NOTIFICATION) {
@@ -87,7 +87,7 @@ impl Envelope {
                 let method = self.message.get("method")?.as_str()?;
                 let empty = json!([]);
                 let params = self.message.get("params").unwrap_or(&empty);
-                encode_notification(method, params).ok()
+                encode_notification(method, params).ok().map(json_text)
             })
             .as_deref()
     }
@@ -356,7 +356,7 @@ pub fn unique_channel_name(prefix: &str) -> String {
 /// layer.group_add("room", &inbox.name).await.unwrap();
 /// layer.notify_group("room", "chat.message", json!({"text": "hi"})).await.unwrap();
 /// let got = inbox.messages.recv().await.unwrap();
-/// assert_eq!(got.notification().unwrap(), br#"{"jsonrpc":"2.0","method":"chat.message","params":{"text":"hi"}}"#);
+/// assert_eq!(got.notification().unwrap(), r#"{"jsonrpc":"2.0","method":"chat.message","params":{"text":"hi"}}"#);
 /// # });
 /// ```
 #[derive(Debug)]

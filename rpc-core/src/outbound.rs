@@ -29,7 +29,7 @@ pub enum PushError {
 /// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
-    queue: mpsc::Sender<Vec<u8>>,
+    queue: mpsc::Sender<String>,
     overflow: Arc<Notify>,
 }
 
@@ -37,7 +37,7 @@ pub struct ConnectionHandle {
 #[derive(Debug)]
 pub struct Outbox {
     /// Messages to send, each one JSON text.
-    pub queue: mpsc::Receiver<Vec<u8>>,
+    pub queue: mpsc::Receiver<String>,
     /// Fires when a push found the queue full: close the connection.
     pub overflow: Arc<Notify>,
 }
@@ -68,14 +68,14 @@ impl ConnectionHandle {
     /// let (handle, mut outbox) = ConnectionHandle::channel(8);
     /// handle.notify("chat.message", &["hi"]).unwrap();
     /// let sent = outbox.queue.try_recv().unwrap();
-    /// assert_eq!(sent, br#"{"jsonrpc":"2.0","method":"chat.message","params":["hi"]}"#);
+    /// assert_eq!(sent, r#"{"jsonrpc":"2.0","method":"chat.message","params":["hi"]}"#);
     /// ```
     pub fn notify<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<(), PushError> {
-        self.send_raw(encode_notification(method, params)?)
+        self.send_raw(json_text(encode_notification(method, params)?))
     }
 
     /// Sends a message that is already JSON text.
-    pub fn send_raw(&self, json: Vec<u8>) -> Result<(), PushError> {
+    pub fn send_raw(&self, json: String) -> Result<(), PushError> {
         match self.queue.try_send(json) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(PushError::Closed),
@@ -90,6 +90,15 @@ impl ConnectionHandle {
     pub fn is_closed(&self) -> bool {
         self.queue.is_closed()
     }
+}
+
+/// JSON that this crate wrote (with serde_json, or copied from validated
+/// `&str` input) as a `String`, without scanning it again.
+pub(crate) fn json_text(json: Vec<u8>) -> String {
+    debug_assert!(std::str::from_utf8(&json).is_ok());
+    // SAFETY: callers only pass bytes written by serde_json (always UTF-8)
+    // and slices of `&str` input; both are valid UTF-8.
+    unsafe { String::from_utf8_unchecked(json) }
 }
 
 /// `{"jsonrpc":"2.0","method":M,"params":P}` as bytes.

@@ -46,6 +46,10 @@ pub struct ServerConfig {
     pub cors: Option<Cors>,
     /// The channel layer for groups; an in-process layer unless set.
     pub layer: Arc<dyn ChannelLayer>,
+    /// Bytes read from a WebSocket at a time. tungstenite zero-fills this
+    /// buffer before each read and keeps it per connection, so a small one is
+    /// cheaper per read and per idle connection; large messages take more reads.
+    pub websocket_read_buffer: usize,
 }
 
 impl ServerConfig {
@@ -59,6 +63,8 @@ impl ServerConfig {
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
     /// Give up on a write after 10 s.
     pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Read WebSockets 4 KiB at a time.
+    pub const DEFAULT_WEBSOCKET_READ_BUFFER: usize = 4 * 1024;
     /// Wait up to 10 s for running calls on shutdown.
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -116,6 +122,12 @@ impl ServerConfig {
         self
     }
 
+    /// Sets how many bytes are read from a WebSocket at a time.
+    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
+        self.websocket_read_buffer = bytes.max(256);
+        self
+    }
+
     /// Sets the HTTP status mapping of errors.
     pub fn status_mapping(mut self, mapping: StatusMapping) -> Self {
         self.status_mapping = mapping;
@@ -136,6 +148,7 @@ impl Default for ServerConfig {
             status_mapping: StatusMapping::default(),
             cors: None,
             layer: Arc::new(InProcessLayer::default()),
+            websocket_read_buffer: Self::DEFAULT_WEBSOCKET_READ_BUFFER,
         }
     }
 }

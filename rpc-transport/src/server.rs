@@ -115,11 +115,13 @@ impl Server {
 
     fn mount<C: Consumer>(mut self, path: &str, app: App<C>, http: bool, websocket: bool) -> Self {
         let make: MakeEndpoint = Box::new(move |config, shutdown, stats| {
-            Arc::new(
-                RpcService::inner(app, config.clone(), shutdown.clone(), stats.clone())
-                    .http(http)
-                    .websocket(websocket),
-            )
+            Arc::new(RpcService::mounted(
+                app,
+                config.clone(),
+                shutdown.clone(),
+                stats.clone(),
+                (http, websocket),
+            ))
         });
         self.routes.push((normalize(path), make));
         self

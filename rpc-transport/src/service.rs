@@ -36,22 +36,24 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBo
 /// ```
 #[derive(Debug)]
 pub struct RpcService<C> {
+    /// Shared, so that a clone per request is one reference count.
+    inner: Arc<Inner<C>>,
+}
+
+#[derive(Debug)]
+struct Inner<C> {
     app: App<C>,
     shared: WsShared,
     http: bool,
     websocket: bool,
     /// Keeps the shutdown channel open when no server owns it.
-    _shutdown: Option<Arc<watch::Sender<bool>>>,
+    _shutdown: Option<watch::Sender<bool>>,
 }
 
 impl<C> Clone for RpcService<C> {
     fn clone(&self) -> Self {
         RpcService {
-            app: self.app.clone(),
-            shared: self.shared.clone(),
-            http: self.http,
-            websocket: self.websocket,
-            _shutdown: self._shutdown.clone(),
+            inner: self.inner.clone(),
         }
     }
 }
@@ -65,43 +67,74 @@ impl<C: Consumer> RpcService<C> {
     /// Serves `app` with `config`.
     pub fn with_config(app: App<C>, config: ServerConfig) -> Self {
         let (sender, shutdown) = watch::channel(false);
-        let mut service = Self::inner(app, config, shutdown, Stats::default());
-        service._shutdown = Some(Arc::new(sender));
-        service
+        Self::build(app, config, shutdown, Stats::default(), (true, true), Some(sender))
     }
 
-    pub(crate) fn inner(app: App<C>, config: ServerConfig, shutdown: watch::Receiver<bool>, stats: Stats) -> Self {
+    /// A service of the server's, on its shutdown signal and counters.
+    pub(crate) fn mounted(
+        app: App<C>,
+        config: ServerConfig,
+        shutdown: watch::Receiver<bool>,
+        stats: Stats,
+        (http, websocket): (bool, bool),
+    ) -> Self {
+        Self::build(app, config, shutdown, stats, (http, websocket), None)
+    }
+
+    fn build(
+        app: App<C>,
+        config: ServerConfig,
+        shutdown: watch::Receiver<bool>,
+        stats: Stats,
+        (http, websocket): (bool, bool),
+        owned_shutdown: Option<watch::Sender<bool>>,
+    ) -> Self {
         let app = app.limits(config.limits);
         RpcService {
-            app,
-            shared: WsShared {
-                config,
-                shutdown,
-                stats,
-            },
-            http: true,
-            websocket: true,
-            _shutdown: None,
+            inner: Arc::new(Inner {
+                app,
+                shared: WsShared {
+                    config,
+                    shutdown,
+                    stats,
+                },
+                http,
+                websocket,
+                _shutdown: owned_shutdown,
+            }),
         }
     }
 
-    /// Serves HTTP POST (default true).
-    pub fn http(mut self, on: bool) -> Self {
-        self.http = on;
-        self
+    /// The same service answering HTTP POST or not (default: it does).
+    pub fn http(self, on: bool) -> Self {
+        let websocket = self.inner.websocket;
+        self.with_flags(on, websocket)
     }
 
-    /// Serves WebSocket upgrades (default true).
-    pub fn websocket(mut self, on: bool) -> Self {
-        self.websocket = on;
-        self
+    /// The same service answering WebSocket upgrades or not (default: it does).
+    pub fn websocket(self, on: bool) -> Self {
+        let http = self.inner.http;
+        self.with_flags(http, on)
+    }
+
+    fn with_flags(self, http: bool, websocket: bool) -> Self {
+        let inner = &self.inner;
+        RpcService {
+            inner: Arc::new(Inner {
+                app: inner.app.clone(),
+                shared: inner.shared.clone(),
+                http,
+                websocket,
+                _shutdown: inner._shutdown.clone(),
+            }),
+        }
     }
 
     pub(crate) fn serves(&self, upgrade: bool) -> bool {
         if upgrade {
-            self.websocket
+            self.inner.websocket
         } else {
-            self.http
+            self.inner.http
         }
     }
 
@@ -115,7 +148,7 @@ impl<C: Consumer> RpcService<C> {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let service = self.clone();
+        let service = self.inner.clone();
         async move {
             let peer = peer.or_else(|| req.extensions().get::<SocketAddr>().copied());
             if is_upgrade(&req) || !service.http {

@@ -14,7 +14,7 @@ use tokio::io::DuplexStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -93,13 +93,13 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (shutdown_tx, shutdown) = watch::channel(false);
         let limits = self.config.limits;
+        let ws_config = ws::websocket_config(&self.config);
         let shared = WsShared {
             config: self.config,
             shutdown,
             stats: Stats::default(),
         };
         let app = self.app.limits(limits);
-        let ws_config = WebSocketConfig::default().max_message_size(Some(limits.message_size()));
         let server = tokio::spawn(async move {
             let socket = WebSocketStream::from_raw_socket(server, Role::Server, Some(ws_config)).await;
             ws::run(socket, &app, Connection::new(consumer, scope), &shared).await;

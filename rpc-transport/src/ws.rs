@@ -2,11 +2,14 @@
 //! hook, then one task per connection that reads messages, runs calls
 //! concurrently and writes every reply that is due in one flush.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
@@ -49,6 +52,14 @@ fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> boo
 /// True when `req` asks for a WebSocket upgrade.
 pub fn is_upgrade<B>(req: &Request<B>) -> bool {
     header_has(req.headers(), header::CONNECTION, "upgrade") && header_has(req.headers(), header::UPGRADE, "websocket")
+}
+
+/// tungstenite's settings from ours.
+pub(crate) fn websocket_config(config: &ServerConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(config.limits.message_size()))
+        .max_frame_size(Some(config.limits.message_size()))
+        .read_buffer_size(config.websocket_read_buffer)
 }
 
 /// Shared state a connection needs beyond its app.
@@ -113,9 +124,7 @@ where
         let _guard = guard;
         match on_upgrade.await {
             Ok(upgraded) => {
-                let config = WebSocketConfig::default()
-                    .max_message_size(Some(shared.config.limits.message_size()))
-                    .max_frame_size(Some(shared.config.limits.message_size()));
+                let config = websocket_config(&shared.config);
                 let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
                 let connection = Connection::new(consumer, scope);
                 run(socket, &app, connection, &shared).await;
@@ -174,7 +183,7 @@ where
     let connection = connection
         .with_handle(handle)
         .with_layer(config.layer.clone(), channel.clone());
-    let end = serve(&mut socket, app, &connection, outbox, inbox, shared).await;
+    let Err(end) = serve(&mut socket, app, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
             let frame = CloseFrame {
@@ -205,64 +214,52 @@ async fn serve<C: Consumer, S>(
     mut outbox: Outbox,
     mut inbox: Option<Inbox>,
     shared: &WsShared,
-) -> End
+) -> Result<Infallible, End>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let config = &shared.config;
     let mut shutdown = shared.shutdown.clone();
     let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
+    // Silence is judged at ping ticks: a flag per frame, a clock read per tick.
+    let mut heard = false;
     let mut last_heard = Instant::now();
     let mut ping = config.ping_interval.map(|period| {
-        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut timer = tokio::time::interval_at(Instant::now() + period, period);
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer
     });
     let overflow = outbox.overflow.clone();
     loop {
         let can_read = in_flight.len() < config.max_in_flight_per_connection;
-        let mut unflushed = false;
+        let mut out = Round::new(config.write_timeout);
         tokio::select! {
             biased;
-            _ = shutdown.changed() => return drain(socket, &mut in_flight, config).await,
-            _ = overflow.notified() => return End::Close(code::POLICY, "outbound queue full: reading too slowly"),
+            _ = shutdown.changed() => return Err(drain(socket, &mut in_flight, config).await),
+            _ = overflow.notified() => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some(reply) = reply {
-                    if feed_reply(socket, reply, config.write_timeout).await.is_err() {
-                        return End::Lost;
-                    }
-                    unflushed = true;
+                    out.text(socket, reply.into_text()).await?;
                 }
             }
-            Some(pushed) = outbox.queue.recv() => {
-                if feed(socket, pushed, config.write_timeout).await.is_err() {
-                    return End::Lost;
-                }
-                unflushed = true;
-            }
+            Some(pushed) = outbox.queue.recv() => out.text(socket, pushed).await?,
             Some(envelope) = next_envelope(&mut inbox) => {
-                if let Some(json) = on_envelope::<C>(envelope, connection, &mut in_flight) {
-                    if feed(socket, json, config.write_timeout).await.is_err() {
-                        return End::Lost;
-                    }
-                    unflushed = true;
+                if let Some(text) = on_envelope::<C>(envelope, connection, &mut in_flight) {
+                    out.text(socket, text).await?;
                 }
             }
             frame = socket.next(), if can_read => {
-                last_heard = Instant::now();
-                match on_frame(frame, app, connection, &mut in_flight) {
-                    Ok(wrote) => unflushed |= wrote,
-                    Err(end) => return end,
-                }
+                heard = true;
+                out.unflushed |= on_frame(frame, app, connection, &mut in_flight)?;
             }
             _ = tick(&mut ping) => {
-                if last_heard.elapsed() > config.idle_timeout {
-                    return End::Lost;
+                let now = Instant::now();
+                if std::mem::take(&mut heard) {
+                    last_heard = now;
+                } else if now - last_heard > config.idle_timeout {
+                    return Err(End::Lost);
                 }
-                if feed_message(socket, Message::Ping(Bytes::new()), config.write_timeout).await.is_err() {
-                    return End::Lost;
-                }
-                unflushed = true;
+                out.message(socket, Message::Ping(Bytes::new())).await?;
             }
         }
         // Answer everything else that is already due before one flush.
@@ -270,27 +267,18 @@ where
             let mut progressed = false;
             while let Some(Some(reply)) = in_flight.next().now_or_never() {
                 if let Some(reply) = reply {
-                    if feed_reply(socket, reply, config.write_timeout).await.is_err() {
-                        return End::Lost;
-                    }
-                    unflushed = true;
+                    out.text(socket, reply.into_text()).await?;
                 }
                 progressed = true;
             }
             while let Ok(pushed) = outbox.queue.try_recv() {
-                if feed(socket, pushed, config.write_timeout).await.is_err() {
-                    return End::Lost;
-                }
-                unflushed = true;
+                out.text(socket, pushed).await?;
                 progressed = true;
             }
             if in_flight.len() < config.max_in_flight_per_connection {
                 if let Some(frame) = socket.next().now_or_never() {
-                    last_heard = Instant::now();
-                    match on_frame(frame, app, connection, &mut in_flight) {
-                        Ok(wrote) => unflushed |= wrote,
-                        Err(end) => return end,
-                    }
+                    heard = true;
+                    out.unflushed |= on_frame(frame, app, connection, &mut in_flight)?;
                     progressed = true;
                 }
             }
@@ -298,8 +286,59 @@ where
                 break;
             }
         }
-        if unflushed && flush(socket, config.write_timeout).await.is_err() {
-            return End::Lost;
+        out.flush(socket).await?;
+    }
+}
+
+/// The writes of one turn of the loop: they share one deadline, and one flush
+/// sends them all. A peer that does not read them in time is too slow.
+struct Round {
+    deadline: Option<Instant>,
+    limit: Duration,
+    unflushed: bool,
+}
+
+impl Round {
+    fn new(limit: Duration) -> Self {
+        Round {
+            deadline: None,
+            limit,
+            unflushed: false,
+        }
+    }
+
+    fn deadline(&mut self) -> Instant {
+        *self.deadline.get_or_insert_with(|| Instant::now() + self.limit)
+    }
+
+    async fn text<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut WebSocketStream<S>,
+        text: String,
+    ) -> Result<(), End> {
+        self.message(socket, Message::text(text)).await
+    }
+
+    /// Queues a message; writing it out may wait for the peer to read.
+    async fn message<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut WebSocketStream<S>,
+        message: Message,
+    ) -> Result<(), End> {
+        self.unflushed = true;
+        match tokio::time::timeout_at(self.deadline(), socket.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::Lost),
+        }
+    }
+
+    async fn flush<S: AsyncRead + AsyncWrite + Unpin>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), End> {
+        if !self.unflushed {
+            return Ok(());
+        }
+        match tokio::time::timeout_at(self.deadline(), socket.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::Lost),
         }
     }
 }
@@ -348,9 +387,9 @@ fn on_envelope<'a, C: Consumer>(
     envelope: Arc<Envelope>,
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
-) -> Option<Vec<u8>> {
-    if let Some(json) = envelope.notification() {
-        return Some(json.to_vec());
+) -> Option<String> {
+    if let Some(text) = envelope.notification() {
+        return Some(text.to_owned());
     }
     in_flight.push(Box::pin(async move {
         let consumer: &C = connection.consumer().expect("the connection's own consumer");
@@ -369,49 +408,6 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// Why a write failed: the connection is unusable either way.
-struct WriteFailed;
-
-async fn feed_reply<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut WebSocketStream<S>,
-    reply: Reply,
-    limit: Duration,
-) -> Result<(), WriteFailed> {
-    feed(socket, reply.into_body(), limit).await
-}
-
-async fn feed<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut WebSocketStream<S>,
-    json: Vec<u8>,
-    limit: Duration,
-) -> Result<(), WriteFailed> {
-    let text = String::from_utf8(json).map_err(|_| WriteFailed)?;
-    feed_message(socket, Message::text(text), limit).await
-}
-
-/// Queues a message; writing it out may wait for the peer to read, which
-/// must happen within `limit` or the peer is too slow.
-async fn feed_message<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut WebSocketStream<S>,
-    message: Message,
-    limit: Duration,
-) -> Result<(), WriteFailed> {
-    match tokio::time::timeout(limit, socket.feed(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) | Err(_) => Err(WriteFailed),
-    }
-}
-
-async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut WebSocketStream<S>,
-    limit: Duration,
-) -> Result<(), WriteFailed> {
-    match tokio::time::timeout(limit, socket.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) | Err(_) => Err(WriteFailed),
-    }
-}
-
 /// On shutdown: stop reading, let running calls finish (within the shutdown
 /// timeout), send their replies, then close with 1001.
 async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
@@ -420,17 +416,16 @@ async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
     config: &ServerConfig,
 ) -> End {
     let finish = async {
+        let mut out = Round::new(config.write_timeout);
         while let Some(reply) = in_flight.next().await {
             if let Some(reply) = reply {
-                if feed_reply(socket, reply, config.write_timeout).await.is_err() {
-                    return false;
-                }
+                out.text(socket, reply.into_text()).await?;
             }
         }
-        flush(socket, config.write_timeout).await.is_ok()
+        out.flush(socket).await
     };
     match tokio::time::timeout(config.shutdown_timeout, finish).await {
-        Ok(true) => End::Close(code::GOING_AWAY, "server shutting down"),
+        Ok(Ok(())) => End::Close(code::GOING_AWAY, "server shutting down"),
         _ => End::Lost,
     }
 }
