@@ -102,6 +102,11 @@ impl<C: Consumer> App<C> {
     pub async fn handle(&self, connection: &Connection, input: &[u8]) -> Option<Reply> {
         self.dispatcher.handle(connection, input).await
     }
+
+    /// Answers one message known to be UTF-8 (see [`Dispatcher::handle_text`]).
+    pub async fn handle_text(&self, connection: &Connection, input: &str) -> Option<Reply> {
+        self.dispatcher.handle_text(connection, input).await
+    }
 }
 
 impl<C: Consumer> Default for App<C> {

@@ -122,7 +122,17 @@ impl Dispatcher {
     /// Answers one message (a request or a batch) received on `connection`.
     /// `None` when nothing is to be sent back (notifications only).
     pub async fn handle(&self, connection: &Connection, input: &[u8]) -> Option<Reply> {
-        match message::parse(input, &self.limits) {
+        self.answer(connection, message::parse(input, &self.limits)).await
+    }
+
+    /// [`handle`](Self::handle) for text already known to be UTF-8 (a
+    /// WebSocket text frame), which saves scanning it again.
+    pub async fn handle_text(&self, connection: &Connection, input: &str) -> Option<Reply> {
+        self.answer(connection, message::parse_str(input, &self.limits)).await
+    }
+
+    async fn answer(&self, connection: &Connection, message: Result<Message<'_>, RpcError>) -> Option<Reply> {
+        match message {
             Err(e) => Some(Reply::single(Version::V2, response::error(Version::V2, None, &e))),
             Ok(Message::Single(entry)) => {
                 let version = match &entry {

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 use crate::outbound::{encode_notification, json_text};
+use crate::queue::{self, Queue, TrySendError};
 
 /// The type of a message that becomes a JSON-RPC notification.
 pub const RPC_NOTIFICATION: &str = "rpc.notification";
@@ -105,7 +105,7 @@ pub struct Inbox {
     /// The channel's unique name.
     pub name: String,
     /// Its messages.
-    pub messages: mpsc::Receiver<Arc<Envelope>>,
+    pub messages: Queue<Arc<Envelope>>,
 }
 
 /// A channel layer. Implementations: [`InProcessLayer`] (the default, one
@@ -177,7 +177,7 @@ pub struct LocalRouter {
 
 #[derive(Debug, Default)]
 struct Routes {
-    channels: HashMap<String, mpsc::Sender<Arc<Envelope>>>,
+    channels: HashMap<String, queue::Sender<Arc<Envelope>>>,
     groups: HashMap<String, HashSet<String>>,
 }
 
@@ -204,7 +204,7 @@ impl LocalRouter {
 
     /// Registers a channel named `name`.
     pub fn open(&self, name: String) -> Inbox {
-        let (sender, messages) = mpsc::channel(self.capacity);
+        let (sender, messages) = queue::bounded(self.capacity);
         self.state
             .lock()
             .expect("not poisoned")
@@ -307,7 +307,7 @@ impl LocalRouter {
 
     /// Delivers to every local member of a group; how many were offered it.
     pub fn deliver_to_group(&self, group: &str, envelope: Arc<Envelope>) -> usize {
-        let senders: Vec<(String, mpsc::Sender<Arc<Envelope>>)> = {
+        let senders: Vec<(String, queue::Sender<Arc<Envelope>>)> = {
             let state = self.state.lock().expect("not poisoned");
             let Some(members) = state.groups.get(group) else {
                 return 0;
@@ -324,8 +324,8 @@ impl LocalRouter {
     }
 }
 
-fn offer(sender: &mpsc::Sender<Arc<Envelope>>, channel: &str, envelope: Arc<Envelope>) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = sender.try_send(envelope) {
+fn offer(sender: &queue::Sender<Arc<Envelope>>, channel: &str, envelope: Arc<Envelope>) {
+    if let Err(TrySendError::Full(_)) = sender.try_send(envelope) {
         tracing::warn!(channel, "channel full: message dropped");
     }
 }

@@ -18,6 +18,7 @@
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
 //! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
 //! | [`outbound`] | [`ConnectionHandle`]: server push to one connection |
+//! | [`queue`] | the bounded per-connection queues behind push and layers |
 //! | [`layer`] | [`ChannelLayer`]: groups across connections and processes |
 #![deny(missing_docs)]
 
@@ -32,6 +33,7 @@ pub mod limits;
 mod message;
 pub mod outbound;
 pub mod params;
+pub mod queue;
 pub mod registry;
 mod response;
 pub mod scope;

@@ -82,6 +82,13 @@ fn invalid_v2<'a>(reason: impl Into<String>) -> Entry<'a> {
 /// Reads `input` into a [`Message`], or the single error that answers it whole
 /// (too large, too deep, not JSON, empty or oversized batch).
 pub(crate) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, RpcError> {
+    let text = std::str::from_utf8(input).map_err(|_| RpcError::parse_error())?;
+    parse_str(text, limits)
+}
+
+/// [`parse`] for input already known to be UTF-8.
+pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    let input = text.as_bytes();
     if input.len() > limits.message_size() {
         return Err(RpcError::invalid_request(format!(
             "message of {} bytes exceeds the limit of {} bytes",
@@ -89,7 +96,6 @@ pub(crate) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>,
             limits.message_size()
         )));
     }
-    let text = std::str::from_utf8(input).map_err(|_| RpcError::parse_error())?;
     if nests_deeper_than(input, limits.depth()) {
         return Err(RpcError::invalid_request(format!(
             "message nests deeper than {} levels",

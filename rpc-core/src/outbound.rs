@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
+
+use crate::queue::{self, Queue, TrySendError};
 
 /// Why a push failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +31,7 @@ pub enum PushError {
 /// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
-    queue: mpsc::Sender<String>,
+    queue: queue::Sender<String>,
     overflow: Arc<Notify>,
 }
 
@@ -37,7 +39,7 @@ pub struct ConnectionHandle {
 #[derive(Debug)]
 pub struct Outbox {
     /// Messages to send, each one JSON text.
-    pub queue: mpsc::Receiver<String>,
+    pub queue: Queue<String>,
     /// Fires when a push found the queue full: close the connection.
     pub overflow: Arc<Notify>,
 }
@@ -45,7 +47,7 @@ pub struct Outbox {
 impl ConnectionHandle {
     /// A handle and the outbox it fills, holding at most `capacity` messages.
     pub fn channel(capacity: usize) -> (ConnectionHandle, Outbox) {
-        let (queue, receiver) = mpsc::channel(capacity.max(1));
+        let (queue, receiver) = queue::bounded(capacity);
         let overflow = Arc::new(Notify::new());
         let handle = ConnectionHandle {
             queue,
@@ -78,8 +80,8 @@ impl ConnectionHandle {
     pub fn send_raw(&self, json: String) -> Result<(), PushError> {
         match self.queue.try_send(json) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(PushError::Closed),
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(TrySendError::Closed(_)) => Err(PushError::Closed),
+            Err(TrySendError::Full(_)) => {
                 self.overflow.notify_one();
                 Err(PushError::Full)
             }

@@ -13,11 +13,29 @@ use crate::config::ServerConfig;
 /// The response body of every answer.
 pub type ResponseBody = Full<Bytes>;
 
-/// The connection's scope from a request's head.
-pub(crate) fn scope_of<B>(req: &Request<B>, transport: Transport, peer: Option<SocketAddr>) -> Scope {
-    let mut scope = Scope::new(transport, req.uri().path());
+/// Headers that only serve the WebSocket handshake itself; the scope of the
+/// connection that follows does not keep them (`sec-websocket-protocol`,
+/// the subprotocols offered, stays).
+const HANDSHAKE_ONLY: [header::HeaderName; 5] = [
+    header::CONNECTION,
+    header::UPGRADE,
+    header::SEC_WEBSOCKET_KEY,
+    header::SEC_WEBSOCKET_VERSION,
+    header::SEC_WEBSOCKET_EXTENSIONS,
+];
+
+/// The scope of a WebSocket connection from its upgrade request. The header
+/// values are copied: hyper's own point into its read buffer, which they would
+/// keep alive (kilobytes) for as long as the connection lasts.
+pub(crate) fn websocket_scope<B>(req: &Request<B>, peer: Option<SocketAddr>) -> Scope {
+    let mut scope = Scope::new(Transport::WebSocket, req.uri().path());
     scope.set_query(req.uri().query().map(str::to_owned));
-    *scope.headers_mut() = req.headers().clone();
+    let headers = scope.headers_mut();
+    for (name, value) in req.headers().iter().filter(|(name, _)| !HANDSHAKE_ONLY.contains(name)) {
+        let mut owned = HeaderValue::from_bytes(value.as_bytes()).expect("a valid value stays valid");
+        owned.set_sensitive(value.is_sensitive());
+        headers.append(name.clone(), owned);
+    }
     scope.set_peer(peer);
     scope
 }

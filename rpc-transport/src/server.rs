@@ -78,12 +78,11 @@ impl std::fmt::Debug for Server {
     }
 }
 
-fn normalize(path: &str) -> String {
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".to_owned()
-    } else {
-        trimmed.to_owned()
+/// The route key of a path: without trailing slashes, so `/rpc` and `/rpc/` match.
+fn route_key(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
     }
 }
 
@@ -123,7 +122,7 @@ impl Server {
                 (http, websocket),
             ))
         });
-        self.routes.push((normalize(path), make));
+        self.routes.push((route_key(path).to_owned(), make));
         self
     }
 
@@ -166,7 +165,7 @@ struct Router {
 impl Router {
     fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse {
         let upgrade = crate::ws::is_upgrade(&req);
-        let Some(endpoints) = self.routes.get(&normalize(req.uri().path())) else {
+        let Some(endpoints) = self.routes.get(route_key(req.uri().path())) else {
             return Box::pin(async { plain(StatusCode::NOT_FOUND, "no JSON-RPC endpoint here\n") });
         };
         let endpoint = endpoints

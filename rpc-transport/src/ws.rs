@@ -16,7 +16,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rpc_core::{App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply, Transport};
+use rpc_core::{App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::ServerConfig;
-use crate::http::{plain, rejected, scope_of, ResponseBody};
+use crate::http::{plain, rejected, websocket_scope, ResponseBody};
 use crate::stats::Stats;
 
 /// Close codes (RFC 6455 section 7.4.1).
@@ -107,7 +107,7 @@ where
             .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         return response;
     }
-    let mut scope = scope_of(&req, Transport::WebSocket, peer);
+    let mut scope = websocket_scope(&req, peer);
     let consumer = C::new(&scope);
     if let Err(reject) = consumer.connect(&mut scope).await {
         return rejected(reject);
@@ -271,7 +271,7 @@ where
                 }
                 progressed = true;
             }
-            while let Ok(pushed) = outbox.queue.try_recv() {
+            while let Some(pushed) = outbox.queue.try_recv() {
                 out.text(socket, pushed).await?;
                 progressed = true;
             }
@@ -361,16 +361,16 @@ fn on_frame<'a, C: Consumer>(
         }
         Some(Err(_)) => return Err(End::Lost),
     };
-    let data: Bytes = match message {
-        Message::Text(text) => text.into(),
-        Message::Binary(bytes) => bytes,
+    match message {
+        // tungstenite has checked that a text frame is UTF-8: not again.
+        Message::Text(text) => in_flight.push(Box::pin(async move { app.handle_text(connection, &text).await })),
+        Message::Binary(bytes) => in_flight.push(Box::pin(async move { app.handle(connection, &bytes).await })),
         Message::Ping(_) => return Ok(true),
         Message::Pong(_) | Message::Frame(_) => return Ok(false),
         Message::Close(frame) => {
             return Err(End::PeerClosed(frame.map_or(code::NO_STATUS, |f| u16::from(f.code))));
         }
-    };
-    in_flight.push(Box::pin(async move { app.handle(connection, &data).await }));
+    }
     Ok(false)
 }
 

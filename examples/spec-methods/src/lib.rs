@@ -61,7 +61,7 @@ pub fn echo(value: Value) -> Value {
 
 /// Adds two numbers; `b` may be omitted.
 #[rpc_method]
-pub async fn add(a: i64, b: Option<i64>) -> i64 {
+pub fn add(a: i64, b: Option<i64>) -> i64 {
     a + b.unwrap_or(0)
 }
 

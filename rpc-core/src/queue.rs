@@ -1,0 +1,185 @@
+//! A bounded many-to-one queue that allocates nothing until it is used.
+//!
+//! Every connection has two (server push and channel layer messages) and on
+//! most connections they stay empty: tokio's mpsc allocates its first block
+//! of slots up front, about a kilobyte per queue; this one allocates a
+//! `VecDeque` on the first message.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+struct Shared<T> {
+    items: Mutex<VecDeque<T>>,
+    capacity: usize,
+    senders: AtomicUsize,
+    receiver_alive: AtomicBool,
+    /// Wakes the receiver: a message arrived, or the last sender left.
+    ready: Notify,
+}
+
+/// The sending side; cheap to clone.
+pub struct Sender<T>(Arc<Shared<T>>);
+
+/// The receiving side.
+pub struct Queue<T>(Arc<Shared<T>>);
+
+/// Why [`Sender::try_send`] gave the message back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// The queue holds `capacity` messages already.
+    Full(T),
+    /// The receiver is gone.
+    Closed(T),
+}
+
+/// A queue holding at most `capacity` messages, and its first sender.
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Queue<T>) {
+    let shared = Arc::new(Shared {
+        items: Mutex::new(VecDeque::new()),
+        capacity: capacity.max(1),
+        senders: AtomicUsize::new(1),
+        receiver_alive: AtomicBool::new(true),
+        ready: Notify::new(),
+    });
+    (Sender(shared.clone()), Queue(shared))
+}
+
+impl<T> Sender<T> {
+    /// Queues `item` without waiting.
+    pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        if !self.0.receiver_alive.load(Ordering::Acquire) {
+            return Err(TrySendError::Closed(item));
+        }
+        let mut items = self.0.items.lock().expect("not poisoned");
+        if items.len() >= self.0.capacity {
+            return Err(TrySendError::Full(item));
+        }
+        items.push_back(item);
+        drop(items);
+        self.0.ready.notify_one();
+        Ok(())
+    }
+
+    /// True once the receiver is gone.
+    pub fn is_closed(&self) -> bool {
+        !self.0.receiver_alive.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.0.senders.fetch_add(1, Ordering::AcqRel);
+        Sender(self.0.clone())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.ready.notify_one();
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// The next message, waiting for one; `None` once every sender is gone
+    /// and the queue is empty. Cancel-safe: a dropped call loses nothing.
+    pub async fn recv(&mut self) -> Option<T> {
+        loop {
+            if let Some(item) = self.try_recv() {
+                return Some(item);
+            }
+            if self.0.senders.load(Ordering::Acquire) == 0 {
+                return self.try_recv();
+            }
+            // A message queued after the check above leaves a permit, so
+            // this returns at once.
+            self.0.ready.notified().await;
+        }
+    }
+
+    /// The next message, if one is queued.
+    pub fn try_recv(&mut self) -> Option<T> {
+        self.0.items.lock().expect("not poisoned").pop_front()
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    fn drop(&mut self) {
+        self.0.receiver_alive.store(false, Ordering::Release);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.0.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.0.items.lock().map(|q| q.len()).unwrap_or(0);
+        f.debug_struct("Queue")
+            .field("len", &len)
+            .field("capacity", &self.0.capacity)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn bounded_in_order_and_closes_both_ways() {
+        let (tx, mut rx) = bounded(2);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.try_recv(), Some(2));
+        assert_eq!(rx.try_recv(), None);
+        let tx2 = tx.clone();
+        drop(tx);
+        tx2.try_send(4).unwrap();
+        drop(tx2);
+        assert_eq!(rx.recv().await, Some(4), "queued messages outlive the senders");
+        assert_eq!(rx.recv().await, None);
+        let (tx, rx) = bounded::<u8>(1);
+        drop(rx);
+        assert!(tx.is_closed());
+        assert_eq!(tx.try_send(1), Err(TrySendError::Closed(1)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wakes_a_waiting_receiver_and_survives_cancelled_waits() {
+        let (tx, mut rx) = bounded(1024);
+        // A wait that is cancelled must not lose the next message.
+        assert!(tokio::time::timeout(Duration::from_millis(10), rx.recv())
+            .await
+            .is_err());
+        let producer = tokio::spawn(async move {
+            for i in 0..1000u32 {
+                while let Err(TrySendError::Full(_)) = tx.try_send(i) {
+                    tokio::task::yield_now().await;
+                }
+                if i % 100 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(i) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap() {
+            got.push(i);
+        }
+        producer.await.unwrap();
+        assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    }
+}
