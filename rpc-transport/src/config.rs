@@ -50,6 +50,9 @@ pub struct ServerConfig {
     /// buffer before each read and keeps it per connection, so a small one is
     /// cheaper per read and per idle connection; large messages take more reads.
     pub websocket_read_buffer: usize,
+    /// Also serve HTTP/2 with prior knowledge (h2c) on the same port (default
+    /// on). Off, the server speaks HTTP/1.1 only and skips sniffing the protocol.
+    pub h2c: bool,
 }
 
 impl ServerConfig {
@@ -122,6 +125,12 @@ impl ServerConfig {
         self
     }
 
+    /// Serves HTTP/2 with prior knowledge (h2c) beside HTTP/1.1.
+    pub fn h2c(mut self, on: bool) -> Self {
+        self.h2c = on;
+        self
+    }
+
     /// Sets how many bytes are read from a WebSocket at a time.
     pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
         self.websocket_read_buffer = bytes.max(256);
@@ -149,6 +158,7 @@ impl Default for ServerConfig {
             cors: None,
             layer: Arc::new(InProcessLayer::default()),
             websocket_read_buffer: Self::DEFAULT_WEBSOCKET_READ_BUFFER,
+            h2c: true,
         }
     }
 }

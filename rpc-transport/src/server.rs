@@ -14,7 +14,6 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rpc_core::{App, ChannelLayer, Consumer};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -23,7 +22,7 @@ use tokio::task::JoinHandle;
 use crate::config::ServerConfig;
 use crate::http::{plain, ResponseBody};
 use crate::service::RpcService;
-use crate::stats::Stats;
+use crate::stats::{ConnectionGuard, Stats};
 
 type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 
@@ -243,8 +242,13 @@ impl Listening {
             shutdown_tx,
             stats,
         } = self;
-        let builder = auto::Builder::new(TokioExecutor::new());
-        let graceful = GracefulShutdown::new();
+        // HTTP/1.1 alone skips the protocol sniffing that h2c needs on every read.
+        let http1 = {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(hyper_util::rt::TokioTimer::new());
+            builder
+        };
+        let auto = config.h2c.then(|| auto::Builder::new(TokioExecutor::new()));
         tokio::pin!(signal);
         loop {
             tokio::select! {
@@ -264,25 +268,26 @@ impl Listening {
                         let response = router.respond(req, peer);
                         async move { Ok::<_, Infallible>(response.await) }
                     });
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection.into_owned());
                     let guard = stats.connection();
-                    tokio::spawn(async move {
-                        let _guard = guard;
-                        if let Err(e) = connection.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
+                    let io = TokioIo::new(stream);
+                    let shutdown = shutdown_tx.subscribe();
+                    match &auto {
+                        Some(auto) => {
+                            let connection = auto.serve_connection_with_upgrades(io, service).into_owned();
+                            spawn_connection(connection, shutdown, guard, |c| c.graceful_shutdown());
                         }
-                    });
+                        None => {
+                            let connection = http1.serve_connection(io, service).with_upgrades();
+                            spawn_connection(connection, shutdown, guard, |c| c.graceful_shutdown());
+                        }
+                    }
                 }
                 () = &mut signal => break,
             }
         }
         drop(listener);
         let _ = shutdown_tx.send(true);
-        let closed = async {
-            graceful.shutdown().await;
-            stats.websockets_closed().await;
-        };
+        let closed = stats.all_closed();
         if tokio::time::timeout(config.shutdown_timeout + Duration::from_secs(1), closed)
             .await
             .is_err()
@@ -291,6 +296,33 @@ impl Listening {
         }
         Ok(())
     }
+}
+
+/// Serves one accepted connection in its own task; on shutdown, lets it
+/// finish the request in progress and close (`graceful`).
+fn spawn_connection<F, E>(
+    connection: F,
+    mut shutdown: watch::Receiver<bool>,
+    guard: ConnectionGuard,
+    graceful: fn(Pin<&mut F>),
+) where
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::spawn(async move {
+        let _guard = guard;
+        let mut connection = std::pin::pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            _ = shutdown.changed() => {
+                graceful(connection.as_mut());
+                connection.await
+            }
+        };
+        if let Err(e) = ended {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    });
 }
 
 /// A server running in its own task.

@@ -53,11 +53,11 @@ impl Stats {
         }
     }
 
-    /// Waits until no WebSocket connection is left.
-    pub(crate) async fn websockets_closed(&self) {
+    /// Waits until no connection of either kind is left.
+    pub(crate) async fn all_closed(&self) {
         loop {
             let changed = self.inner.changed.notified();
-            if self.websockets() == 0 {
+            if self.websockets() == 0 && self.connections() == 0 {
                 return;
             }
             changed.await;
