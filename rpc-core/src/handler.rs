@@ -51,7 +51,10 @@ fn respond<T: Serialize>(cx: &RpcContext, outcome: Result<T, RpcError>) -> Optio
         return None;
     }
     Some(match outcome {
-        Ok(value) => response::success(cx.version(), id, &value),
+        Ok(value) => {
+            let size_hint = cx.params_raw().map_or(0, |p| p.get().len());
+            response::success(cx.version(), id, &value, size_hint)
+        }
         Err(e) => response::error(cx.version(), id, &e),
     })
 }

@@ -21,10 +21,18 @@ fn id_text(id: Option<&RawValue>) -> &str {
 }
 
 /// The success response carrying `result`. A result that fails to serialize
-/// (a map with non-string keys, say) becomes -32603.
-pub(crate) fn success<T: Serialize + ?Sized>(version: Version, id: Option<&RawValue>, result: &T) -> Encoded {
+/// (a map with non-string keys, say) becomes -32603. `size_hint` is a guess of
+/// the result's length (the params' length does well: an echo, a record
+/// updated), so that a large result is written without growing the buffer
+/// again and again.
+pub(crate) fn success<T: Serialize + ?Sized>(
+    version: Version,
+    id: Option<&RawValue>,
+    result: &T,
+    size_hint: usize,
+) -> Encoded {
     let id = id_text(id);
-    let mut body = Vec::with_capacity(48 + id.len());
+    let mut body = Vec::with_capacity(48 + id.len() + size_hint);
     body.extend_from_slice(match version {
         Version::V2 => br#"{"jsonrpc":"2.0","result":"#.as_slice(),
         Version::V1 => br#"{"result":"#.as_slice(),
@@ -72,12 +80,12 @@ mod tests {
     #[test]
     fn envelopes() {
         let id: &RawValue = serde_json::from_str("12345678901234567890.5").unwrap();
-        let ok = success(Version::V2, Some(id), "pong");
+        let ok = success(Version::V2, Some(id), "pong", 0);
         assert_eq!(
             ok.body,
             br#"{"jsonrpc":"2.0","result":"pong","id":12345678901234567890.5}"#
         );
-        let v1 = success(Version::V1, Some(id), &1);
+        let v1 = success(Version::V1, Some(id), &1, 0);
         assert_eq!(v1.body, br#"{"result":1,"error":null,"id":12345678901234567890.5}"#);
         let err = error(Version::V1, None, &RpcError::new(-1, "no"));
         assert_eq!(
@@ -91,7 +99,7 @@ mod tests {
     fn unserializable_result_is_internal_error() {
         let mut map = std::collections::HashMap::new();
         map.insert(vec![1u8], 1);
-        let out = success(Version::V2, None, &map);
+        let out = success(Version::V2, None, &map, 0);
         assert_eq!(out.error_code, Some(-32603));
     }
 }
