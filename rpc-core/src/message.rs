@@ -5,6 +5,9 @@
 
 use std::borrow::Cow;
 
+use std::fmt;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -51,20 +54,121 @@ pub(crate) enum Message<'a> {
 
 /// The members of a request object, each kept raw so that "absent" and `null`
 /// stay distinct and nothing is decoded before it is needed.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Members<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
     jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     method: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     params: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
 }
 
-fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(de).map(Some)
+/// One message or batch member as read in a single pass: the members of an
+/// object, or why it cannot be a request. Reading a batch this way does not
+/// fail on a bad member, so each gets its own error.
+enum Object<'a> {
+    Members(Members<'a>),
+    NotAnObject,
+    Duplicate(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(ObjectVisitor)
+    }
+}
+
+/// The member names that matter; anything else is skipped.
+enum Key {
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "jsonrpc" => Key::Jsonrpc,
+                    "method" => Key::Method,
+                    "params" => Key::Params,
+                    "id" => Key::Id,
+                    _ => Key::Other,
+                })
+            }
+        }
+        de.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Object<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
+        let mut members = Members::default();
+        let mut duplicate = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            let (slot, name) = match key {
+                Key::Jsonrpc => (&mut members.jsonrpc, "jsonrpc"),
+                Key::Method => (&mut members.method, "method"),
+                Key::Params => (&mut members.params, "params"),
+                Key::Id => (&mut members.id, "id"),
+                Key::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.replace(map.next_value::<&'de RawValue>()?).is_some() {
+                duplicate = Some(name);
+            }
+        }
+        Ok(match duplicate {
+            Some(name) => Object::Duplicate(name),
+            None => Object::Members(members),
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Object<'de>, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Object::NotAnObject)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Object<'de>, E> {
+        Ok(Object::NotAnObject)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Object<'de>, E> {
+        Ok(Object::NotAnObject)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Object<'de>, E> {
+        Ok(Object::NotAnObject)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Object<'de>, E> {
+        Ok(Object::NotAnObject)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Object<'de>, E> {
+        Ok(Object::NotAnObject)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Object<'de>, E> {
+        Ok(Object::NotAnObject)
+    }
 }
 
 fn first_byte(raw: &str) -> u8 {
@@ -104,7 +208,7 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
     }
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let members: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
+            let members: Vec<Object<'_>> = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
             if members.is_empty() {
                 return Err(RpcError::invalid_request("empty batch"));
             }
@@ -115,11 +219,12 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
                     limits.batch_len()
                 )));
             }
-            Ok(Message::Batch(
-                members.into_iter().map(|m| entry(m.get(), true)).collect(),
-            ))
+            Ok(Message::Batch(members.into_iter().map(|m| entry(m, true)).collect()))
         }
-        Some(b'{') => Ok(Message::Single(entry(text, false))),
+        Some(b'{') => {
+            let object = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
+            Ok(Message::Single(entry(object, false)))
+        }
         _ => {
             // Valid JSON that is not an object or array is an invalid request.
             serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| RpcError::parse_error())?;
@@ -129,20 +234,11 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
 }
 
 /// Judges one object (`in_batch`: every batch member speaks 2.0).
-fn entry(text: &str, in_batch: bool) -> Entry<'_> {
-    if first_byte(text) != b'{' {
-        return invalid_v2("a request must be an object");
-    }
-    let members: Members<'_> = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(e) if e.is_syntax() || e.is_eof() => {
-            return Entry::Invalid {
-                version: Version::V2,
-                id: None,
-                error: RpcError::parse_error(),
-            }
-        }
-        Err(e) => return invalid_v2(strip_position(&e.to_string())),
+fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
+    let members = match object {
+        Object::Members(members) => members,
+        Object::NotAnObject => return invalid_v2("a request must be an object"),
+        Object::Duplicate(name) => return invalid_v2(format!("member {name:?} appears twice")),
     };
     let version = match members.jsonrpc {
         None if !in_batch && members.method.is_some() && members.id.is_some() => Version::V1,
