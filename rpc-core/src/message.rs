@@ -67,7 +67,8 @@ struct Members<'a> {
 /// fail on a bad member, so each gets its own error.
 enum Object<'a> {
     Members(Members<'a>),
-    NotAnObject,
+    /// Not an object: a scalar or an array.
+    Scalar,
     Duplicate(&'static str),
 }
 
@@ -143,31 +144,31 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Object<'de>, A::Error> {
         while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Object<'de>, E> {
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Object<'de>, E> {
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Object<'de>, E> {
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Object<'de>, E> {
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Object<'de>, E> {
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Object<'de>, E> {
-        Ok(Object::NotAnObject)
+        Ok(Object::Scalar)
     }
 }
 
@@ -237,7 +238,7 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
 fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
     let members = match object {
         Object::Members(members) => members,
-        Object::NotAnObject => return invalid_v2("a request must be an object"),
+        Object::Scalar => return invalid_v2("a request must be an object"),
         Object::Duplicate(name) => return invalid_v2(format!("member {name:?} appears twice")),
     };
     let version = match members.jsonrpc {
