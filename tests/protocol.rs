@@ -31,6 +31,12 @@ fn whoami(ctx: &RpcContext<MyConsumer>) -> Option<String> {
     ctx.scope().header("x-user").map(str::to_owned)
 }
 
+/// Takes and returns its parameter as raw JSON text: nothing decoded or re-encoded.
+#[rpc_method]
+fn echo_raw(value: Box<serde_json::value::RawValue>) -> Box<serde_json::value::RawValue> {
+    value
+}
+
 async fn seed(input: &str) -> Value {
     let app = MyConsumer::app();
     let text = send_on(&app, Transport::InProcess, input).await.expect("a reply");
@@ -415,4 +421,12 @@ fn apps_list_their_methods() {
     assert_eq!(add.doc, "Adds two numbers; `b` may be omitted.");
     assert!(app.methods().iter().any(|m| m.name == "notify_hello"));
     assert!(Everyone::app().method("mymodule.rpc.ping").is_none());
+}
+
+#[tokio::test]
+async fn raw_value_parameters_pass_through_untouched() {
+    let app = Everyone::app();
+    let call = r#"{"jsonrpc":"2.0","method":"echo_raw","params":[{"b" : 1.50, "a":"\u00e9"}],"id":1}"#;
+    let reply = send_on(&app, Transport::InProcess, call).await.unwrap();
+    assert_eq!(reply, r#"{"jsonrpc":"2.0","result":{"b" : 1.50, "a":"\u00e9"},"id":1}"#);
 }
