@@ -430,3 +430,13 @@ async fn raw_value_parameters_pass_through_untouched() {
     let reply = send_on(&app, Transport::InProcess, call).await.unwrap();
     assert_eq!(reply, r#"{"jsonrpc":"2.0","result":{"b" : 1.50, "a":"\u00e9"},"id":1}"#);
 }
+
+#[tokio::test]
+async fn escaped_method_names_are_decoded() {
+    let r = send(r#"{"jsonrpc":"2.0","method":"p\u0069ng","id":1}"#).await.unwrap();
+    assert_eq!(r["result"], "pong");
+    let r = send(r#"{"jsonrpc":"2.0","method":"geometry\/mirror","params":[{"x":1,"y":1}],"id":2}"#)
+        .await
+        .unwrap();
+    assert_eq!(r["error"]["code"], -32601, "\\/ decodes to /: no such method");
+}

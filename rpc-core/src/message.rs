@@ -286,8 +286,11 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
 
 /// A JSON string's value, borrowed when it holds no escapes.
 fn decode_str(raw: &str) -> Option<Cow<'_, str>> {
-    if let Ok(s) = serde_json::from_str::<&str>(raw) {
-        return Some(Cow::Borrowed(s));
+    // `raw` is valid JSON: a string without escapes is what lies between its quotes.
+    if let Some(plain) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        if !plain.contains('\\') {
+            return Some(Cow::Borrowed(plain));
+        }
     }
     serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
