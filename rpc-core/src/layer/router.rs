@@ -1,0 +1,185 @@
+//! [`LocalRouter`]: the channels and groups of this process, which both
+//! layers deliver through.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use super::{Envelope, Inbox};
+use crate::queue::{self, TrySendError};
+
+/// The channels and groups of this process, shared by the layers: who is
+/// here, and which local channels belong to which group.
+#[derive(Debug)]
+pub struct LocalRouter {
+    capacity: usize,
+    state: Mutex<Routes>,
+}
+
+#[derive(Debug, Default)]
+struct Routes {
+    channels: HashMap<String, queue::Sender<Arc<Envelope>>>,
+    groups: HashMap<String, HashSet<String>>,
+}
+
+/// What a change of membership means for a layer that subscribes per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// The group had no local member before: subscribe to it.
+    FirstLocal,
+    /// The group has no local member any more: unsubscribe.
+    LastLocalGone,
+    /// Nothing to do.
+    Unchanged,
+}
+
+impl LocalRouter {
+    /// A router whose channels queue at most `capacity` messages each; past
+    /// that, messages to a slow channel are dropped (at most once delivery).
+    pub fn new(capacity: usize) -> Self {
+        LocalRouter {
+            capacity: capacity.max(1),
+            state: Mutex::new(Routes::default()),
+        }
+    }
+
+    /// Registers a channel named `name`.
+    pub fn open(&self, name: String) -> Inbox {
+        let (sender, messages) = queue::bounded(self.capacity);
+        self.state
+            .lock()
+            .expect("not poisoned")
+            .channels
+            .insert(name.clone(), sender);
+        Inbox { name, messages }
+    }
+
+    /// Removes a channel; the groups it leaves without a local member.
+    pub fn close(&self, name: &str) -> Vec<String> {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.channels.remove(name);
+        let mut emptied = Vec::new();
+        state.groups.retain(|group, members| {
+            members.remove(name);
+            if members.is_empty() {
+                emptied.push(group.clone());
+                false
+            } else {
+                true
+            }
+        });
+        emptied
+    }
+
+    /// True when `name` is a channel of this process.
+    pub fn is_local(&self, name: &str) -> bool {
+        self.state.lock().expect("not poisoned").channels.contains_key(name)
+    }
+
+    /// Adds a local channel to a group.
+    pub fn add(&self, group: &str, channel: &str) -> Membership {
+        let mut state = self.state.lock().expect("not poisoned");
+        let members = state.groups.entry(group.to_owned()).or_default();
+        let first = members.is_empty();
+        members.insert(channel.to_owned());
+        if first {
+            Membership::FirstLocal
+        } else {
+            Membership::Unchanged
+        }
+    }
+
+    /// Removes a channel from a group.
+    pub fn discard(&self, group: &str, channel: &str) -> Membership {
+        let mut state = self.state.lock().expect("not poisoned");
+        let Some(members) = state.groups.get_mut(group) else {
+            return Membership::Unchanged;
+        };
+        if !members.remove(channel) || !members.is_empty() {
+            return Membership::Unchanged;
+        }
+        state.groups.remove(group);
+        Membership::LastLocalGone
+    }
+
+    /// The names of the channels of this process.
+    pub fn channel_names(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .expect("not poisoned")
+            .channels
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// How many local channels are in `group`.
+    pub fn members(&self, group: &str) -> usize {
+        self.state
+            .lock()
+            .expect("not poisoned")
+            .groups
+            .get(group)
+            .map_or(0, HashSet::len)
+    }
+
+    /// The groups with local members.
+    pub fn groups(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .expect("not poisoned")
+            .groups
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Delivers to one local channel; false if it is not here.
+    pub fn deliver(&self, channel: &str, envelope: Arc<Envelope>) -> bool {
+        let sender = self.state.lock().expect("not poisoned").channels.get(channel).cloned();
+        match sender {
+            Some(sender) => {
+                offer(&sender, channel, envelope);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Delivers to every local member of a group; how many were offered it.
+    pub fn deliver_to_group(&self, group: &str, envelope: Arc<Envelope>) -> usize {
+        let senders: Vec<(String, queue::Sender<Arc<Envelope>>)> = {
+            let state = self.state.lock().expect("not poisoned");
+            let Some(members) = state.groups.get(group) else {
+                return 0;
+            };
+            members
+                .iter()
+                .filter_map(|m| Some((m.clone(), state.channels.get(m)?.clone())))
+                .collect()
+        };
+        for (name, sender) in &senders {
+            offer(sender, name, envelope.clone());
+        }
+        senders.len()
+    }
+}
+
+fn offer(sender: &queue::Sender<Arc<Envelope>>, channel: &str, envelope: Arc<Envelope>) {
+    if let Err(TrySendError::Full(_)) = sender.try_send(envelope) {
+        tracing::warn!(channel, "channel full: message dropped");
+    }
+}
+
+/// A fresh channel name, Channels-style: `{prefix}specific.{32 hex digits}`.
+pub fn unique_channel_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let random = std::collections::hash_map::RandomState::new();
+    let mixed = std::hash::BuildHasher::hash_one(&random, (nanos, count, std::process::id()));
+    format!("{prefix}specific.{mixed:016x}{:016x}", nanos ^ count.rotate_left(32))
+}
