@@ -74,6 +74,11 @@ async fn raw(
     Answer { status, headers, body }
 }
 
+/// POSTs `body` to /rpc/ with no extra headers.
+async fn post(server: &ServerHandle, body: &'static str) -> Answer {
+    raw(server, "POST", "/rpc/", &[], body).await
+}
+
 #[tokio::test]
 async fn jsonrpsee_http_client_calls() {
     let server = start(ServerConfig::default()).await;
@@ -128,14 +133,7 @@ async fn status_codes_and_headers() {
     assert_eq!(get.status, 405);
     assert_eq!(get.headers["allow"], "POST");
 
-    let call = raw(
-        &server,
-        "POST",
-        "/rpc/",
-        &[],
-        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
-    )
-    .await;
+    let call = post(&server, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
     assert_eq!(call.status, 200);
     assert_eq!(call.headers["content-type"], "application/json");
     assert_eq!(
@@ -143,42 +141,28 @@ async fn status_codes_and_headers() {
         Bytes::from_static(br#"{"jsonrpc":"2.0","result":"pong","id":1}"#)
     );
 
-    let notification = raw(&server, "POST", "/rpc/", &[], r#"{"jsonrpc":"2.0","method":"ping"}"#).await;
+    let notification = post(&server, r#"{"jsonrpc":"2.0","method":"ping"}"#).await;
     assert_eq!((notification.status, notification.body.len()), (204, 0));
-    let notifications = raw(&server, "POST", "/rpc/", &[], r#"[{"jsonrpc":"2.0","method":"ping"}]"#).await;
+    let notifications = post(&server, r#"[{"jsonrpc":"2.0","method":"ping"}]"#).await;
     assert_eq!((notifications.status, notifications.body.len()), (204, 0));
 
     let parse_error = raw(&server, "POST", "/rpc/", &[], "{oops").await;
     assert_eq!(parse_error.status, 200);
     assert_eq!(parse_error.json()["error"]["code"], -32700);
-    let not_found = raw(
-        &server,
-        "POST",
-        "/rpc/",
-        &[],
-        r#"{"jsonrpc":"2.0","method":"nope","id":1}"#,
-    )
-    .await;
+    let not_found = post(&server, r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
     assert_eq!(
         (not_found.status, not_found.json()["error"]["code"].clone()),
         (200, json!(-32601))
     );
 
-    let v1 = raw(&server, "POST", "/rpc/", &[], r#"{"method":"nope","params":[],"id":1}"#).await;
+    let v1 = post(&server, r#"{"method":"nope","params":[],"id":1}"#).await;
     assert_eq!(v1.status, 404);
     assert_eq!(
         v1.json(),
         json!({"result": null, "error": {"code": -32601, "message": "Method not found", "data": "nope"}, "id": 1})
     );
 
-    let ws_only = raw(
-        &server,
-        "POST",
-        "/rpc/",
-        &[],
-        r#"{"jsonrpc":"2.0","method":"ws.only","id":1}"#,
-    )
-    .await;
+    let ws_only = post(&server, r#"{"jsonrpc":"2.0","method":"ws.only","id":1}"#).await;
     assert_eq!(ws_only.json()["error"]["code"], -32601);
     let unknown_path = raw(&server, "POST", "/nowhere", &[], "{}").await;
     assert_eq!(unknown_path.status, 404);
@@ -188,20 +172,10 @@ async fn status_codes_and_headers() {
 #[tokio::test]
 async fn draft_status_mapping_option() {
     let server = start(ServerConfig::default().status_mapping(StatusMapping::Draft)).await;
-    let not_found = raw(
-        &server,
-        "POST",
-        "/rpc/",
-        &[],
-        r#"{"jsonrpc":"2.0","method":"nope","id":1}"#,
-    )
-    .await;
+    let not_found = post(&server, r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
     assert_eq!(not_found.status, 404);
-    let app_error = raw(
+    let app_error = post(
         &server,
-        "POST",
-        "/rpc/",
-        &[],
         r#"{"jsonrpc":"2.0","method":"read_config","params":["/nope"],"id":1}"#,
     )
     .await;
@@ -220,14 +194,7 @@ async fn body_limit_answers_413_and_the_server_goes_on() {
     );
     let answer = raw(&server, "POST", "/rpc/", &[], big).await;
     assert_eq!(answer.status, 413);
-    let small = raw(
-        &server,
-        "POST",
-        "/rpc/",
-        &[],
-        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
-    )
-    .await;
+    let small = post(&server, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
     assert_eq!(small.json()["result"], "pong");
     server.shutdown().await.unwrap();
 }

@@ -73,8 +73,7 @@ impl<C: Consumer> WebsocketCommunicator<C> {
 
     /// Adds a request header the consumer will see in its scope.
     pub fn header(mut self, name: &'static str, value: &str) -> Self {
-        let value = HeaderValue::from_str(value).expect("a valid header value");
-        self.headers.append(HeaderName::from_static(name), value);
+        append_header(&mut self.headers, name, value);
         self
     }
 
@@ -163,6 +162,12 @@ impl OpenWebsocket {
     }
 }
 
+/// Adds one header; test code, so a bad name or value is a panic.
+fn append_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    let value = HeaderValue::from_str(value).expect("a valid header value");
+    headers.append(HeaderName::from_static(name), value);
+}
+
 /// HTTP requests to a consumer, in-process.
 ///
 /// ```
@@ -218,8 +223,7 @@ impl<C: Consumer> HttpCommunicator<C> {
 
     /// Adds a request header.
     pub fn header(mut self, name: &'static str, value: &str) -> Self {
-        let value = HeaderValue::from_str(value).expect("a valid header value");
-        self.headers.append(HeaderName::from_static(name), value);
+        append_header(&mut self.headers, name, value);
         self
     }
 
