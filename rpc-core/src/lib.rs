@@ -28,6 +28,7 @@ pub mod context;
 pub mod dispatch;
 pub mod error;
 pub mod handler;
+mod json_writer;
 pub mod layer;
 pub mod limits;
 mod message;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::json_writer::write_json;
 use crate::queue::{self, Queue, TrySendError};
 
 /// Why a push failed.
@@ -94,11 +95,12 @@ impl ConnectionHandle {
     }
 }
 
-/// JSON that this crate wrote (with serde_json, or copied from validated
+/// JSON that this crate wrote (with `write_json`, or copied from validated
 /// `&str` input) as a `String`, without scanning it again.
 pub(crate) fn json_text(json: Vec<u8>) -> String {
     debug_assert!(std::str::from_utf8(&json).is_ok());
-    // SAFETY: callers only pass bytes written by serde_json (always UTF-8)
+    // SAFETY: callers only pass bytes written by `write_json` (always UTF-8:
+    // it copies `&str`s whole or up to an ASCII byte, and writes ASCII)
     // and slices of `&str` input; both are valid UTF-8.
     unsafe { String::from_utf8_unchecked(json) }
 }
@@ -107,10 +109,10 @@ pub(crate) fn json_text(json: Vec<u8>) -> String {
 pub fn encode_notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<Vec<u8>, PushError> {
     let mut out = Vec::with_capacity(64 + method.len());
     out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
-    serde_json::to_writer(&mut out, method).map_err(|_| PushError::InvalidParams)?;
+    write_json(&mut out, method).map_err(|_| PushError::InvalidParams)?;
     out.extend_from_slice(br#","params":"#);
     let start = out.len();
-    serde_json::to_writer(&mut out, params).map_err(|_| PushError::InvalidParams)?;
+    write_json(&mut out, params).map_err(|_| PushError::InvalidParams)?;
     if !matches!(out.get(start), Some(b'[' | b'{')) {
         return Err(PushError::InvalidParams);
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::RpcError;
+use crate::json_writer::write_json;
 use crate::message::Version;
 
 /// One encoded response and, for HTTP status mapping, its error code if any.
@@ -37,7 +38,7 @@ pub(crate) fn success<T: Serialize + ?Sized>(
         Version::V2 => br#"{"jsonrpc":"2.0","result":"#.as_slice(),
         Version::V1 => br#"{"result":"#.as_slice(),
     });
-    if let Err(e) = serde_json::to_writer(&mut body, result) {
+    if let Err(e) = write_json(&mut body, result) {
         tracing::error!(error = %e, "method result failed to serialize");
         return error(version, Some(raw_or_null(id)), &RpcError::internal());
     }
@@ -58,7 +59,7 @@ pub(crate) fn error(version: Version, id: Option<&RawValue>, err: &RpcError) -> 
         Version::V2 => br#"{"jsonrpc":"2.0","error":"#.as_slice(),
         Version::V1 => br#"{"result":null,"error":"#.as_slice(),
     });
-    serde_json::to_writer(&mut body, err).expect("an RpcError always serializes");
+    write_json(&mut body, err).expect("an RpcError always serializes");
     body.extend_from_slice(br#","id":"#);
     body.extend_from_slice(id.as_bytes());
     body.push(b'}');
