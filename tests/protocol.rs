@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use channels_rpc::{
-    rpc_method, App, Connection, Consumer, Limits, RpcContext, RpcError, Scope, StatusMapping, Transport,
+    rpc_method, Answer, App, Connection, Consumer, Limits, RpcContext, RpcError, Scope, StatusMapping, Transport,
 };
 use common::{send, send_on, Everyone};
 use serde_json::{json, Value};
@@ -35,6 +36,14 @@ fn whoami(ctx: &RpcContext<MyConsumer>) -> Option<String> {
 #[rpc_method]
 fn echo_raw(value: Box<serde_json::value::RawValue>) -> Box<serde_json::value::RawValue> {
     value
+}
+
+static COUNTED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts how often its body has started.
+#[rpc_method(consumer = MyConsumer)]
+async fn counted() -> usize {
+    COUNTED_RUNS.fetch_add(1, SeqCst) + 1
 }
 
 async fn seed(input: &str) -> Value {
@@ -322,6 +331,41 @@ async fn notification_handlers_only_handle_notifications() {
         .await
         .unwrap();
     assert_eq!(r["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn sync_calls_answer_at_once_and_async_ones_run_when_awaited() {
+    let app = MyConsumer::app();
+    let conn = Connection::for_consumer::<MyConsumer>(Scope::new(Transport::InProcess, "/"));
+    let ping = br#"{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":[false],"id":1}"#;
+    let Answer::Ready(Some(reply)) = app.start(&conn, ping) else {
+        panic!("a sync call is answered at once");
+    };
+    assert_eq!(reply.body(), br#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
+    let Answer::Ready(Some(all_sync)) = app.start(&conn, &[b"[", &ping[..], b",", &ping[..], b"]"].concat()) else {
+        panic!("a batch of sync calls is answered at once");
+    };
+    assert!(all_sync.is_batch());
+
+    let mixed = br#"[{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":[false],"id":1},
+                     {"jsonrpc":"2.0","method":"counted","id":2}]"#;
+    let pending = app.start(&conn, mixed);
+    assert!(matches!(pending, Answer::Pending(_)), "{pending:?}");
+    drop(pending);
+    assert_eq!(
+        COUNTED_RUNS.load(SeqCst),
+        0,
+        "a pending answer runs nothing until awaited"
+    );
+    let reply = app.start(&conn, mixed).finish().await.expect("a reply");
+    let mut ids: Vec<i64> = serde_json::from_slice::<Vec<Value>>(reply.body())
+        .unwrap()
+        .iter()
+        .map(|answer| answer["id"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(COUNTED_RUNS.load(SeqCst), 1);
 }
 
 #[tokio::test]

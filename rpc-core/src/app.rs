@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::consumer::Consumer;
 use crate::context::{Connection, ConsumerId};
-use crate::dispatch::{Dispatcher, Reply};
+use crate::dispatch::{Answer, Dispatcher, Reply};
 use crate::limits::Limits;
 use crate::registry::{MethodEntry, MethodTable, RegistryError};
 
@@ -106,6 +106,16 @@ impl<C: Consumer> App<C> {
     /// Answers one message known to be UTF-8 (see [`Dispatcher::handle_text`]).
     pub async fn handle_text(&self, connection: &Connection, input: &str) -> Option<Reply> {
         self.dispatcher.handle_text(connection, input).await
+    }
+
+    /// Starts answering one message: at once for sync methods (see [`Dispatcher::start`]).
+    pub fn start<'a>(&'a self, connection: &'a Connection, input: &'a [u8]) -> Answer<'a> {
+        self.dispatcher.start(connection, input)
+    }
+
+    /// [`start`](Self::start) for text known to be UTF-8 (see [`Dispatcher::start_text`]).
+    pub fn start_text<'a>(&'a self, connection: &'a Connection, input: &'a str) -> Answer<'a> {
+        self.dispatcher.start_text(connection, input)
     }
 }
 

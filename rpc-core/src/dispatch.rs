@@ -1,5 +1,8 @@
 //! [`Dispatcher`]: bytes in, optional bytes out. Transports call it; it does no I/O.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::context::{Call, Connection};
@@ -122,69 +125,93 @@ impl Dispatcher {
     /// Answers one message (a request or a batch) received on `connection`.
     /// `None` when nothing is to be sent back (notifications only).
     pub async fn handle(&self, connection: &Connection, input: &[u8]) -> Option<Reply> {
-        self.answer(connection, message::parse(input, &self.limits)).await
+        self.start(connection, input).finish().await
     }
 
     /// [`handle`](Self::handle) for text already known to be UTF-8 (a
     /// WebSocket text frame), which saves scanning it again.
     pub async fn handle_text(&self, connection: &Connection, input: &str) -> Option<Reply> {
-        self.answer(connection, message::parse_str(input, &self.limits)).await
+        self.start_text(connection, input).finish().await
     }
 
-    async fn answer(&self, connection: &Connection, message: Result<Message<'_>, RpcError>) -> Option<Reply> {
-        match message {
-            Err(e) => Some(Reply::single(Version::V2, response::error(Version::V2, None, &e))),
-            Ok(Message::Single(entry)) => {
-                let version = match &entry {
-                    Entry::Request(r) => r.version,
-                    Entry::Invalid { version, .. } => *version,
-                };
-                let call = match self.prepare(connection, &entry) {
-                    Ok(call) => call,
-                    Err(answer) => return answer.map(|out| Reply::single(version, out)),
-                };
+    /// Starts answering one message: sync methods run now and their answer
+    /// is [`Answer::Ready`]; a message that calls an `async` or `blocking`
+    /// method is [`Answer::Pending`], and nothing has run yet. A transport
+    /// answers most messages this way without building or boxing a future.
+    ///
+    /// ```
+    /// use channels_rpc::{Answer, Connection, Consumer, Scope, Transport};
+    /// # #[derive(Consumer, Default)] struct C;
+    /// let app = C::app();
+    /// let conn = Connection::for_consumer::<C>(Scope::new(Transport::InProcess, "/"));
+    /// let Answer::Ready(reply) = app.dispatcher().start(&conn, b"[]") else { unreachable!() };
+    /// assert_eq!(reply.unwrap().error_code(), Some(-32600));
+    /// ```
+    pub fn start<'a>(&'a self, connection: &'a Connection, input: &'a [u8]) -> Answer<'a> {
+        self.begin(connection, message::parse(input, &self.limits))
+    }
+
+    /// [`start`](Self::start) for text already known to be UTF-8.
+    pub fn start_text<'a>(&'a self, connection: &'a Connection, input: &'a str) -> Answer<'a> {
+        self.begin(connection, message::parse_str(input, &self.limits))
+    }
+
+    fn begin<'a>(&'a self, connection: &'a Connection, message: Result<Message<'a>, RpcError>) -> Answer<'a> {
+        let entry = match message {
+            Err(e) => return Answer::Ready(Some(Reply::single(Version::V2, response::error(Version::V2, None, &e)))),
+            Ok(Message::Batch(entries)) => return self.batch(connection, &entries),
+            Ok(Message::Single(entry)) => entry,
+        };
+        let version = match &entry {
+            Entry::Request(r) => r.version,
+            Entry::Invalid { version, .. } => *version,
+        };
+        let call = match self.prepare(connection, &entry) {
+            Ok(call) => call,
+            Err(answer) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
+        };
+        if call.entry.answers_later() {
+            return Answer::Pending(Box::pin(async move {
                 let out = match (call.entry.call)(call.context()) {
                     Invoked::Ready(out) => out,
                     Invoked::Pending(future) => future.await,
                 };
                 out.map(|out| Reply::single(version, out))
-            }
-            Ok(Message::Batch(entries)) => self.batch(connection, &entries).await,
+            }));
         }
+        Answer::Ready(call_now(&call).map(|out| Reply::single(version, out)))
     }
 
-    /// Runs a batch: sync members inline, async ones concurrently; one array
+    /// Runs a batch: sync members at once, async ones concurrently; one array
     /// of every answer, in the order they finish.
-    async fn batch(&self, connection: &Connection, entries: &[Entry<'_>]) -> Option<Reply> {
-        let mut body = Vec::with_capacity(2 + entries.len() * 48);
-        let mut answered = false;
-        let mut append = |out: Encoded| {
-            body.push(if answered { b',' } else { b'[' });
-            body.extend_from_slice(&out.body);
-            answered = true;
-        };
+    fn batch<'a>(&'a self, connection: &'a Connection, entries: &[Entry<'a>]) -> Answer<'a> {
+        let mut out = BatchReply::with_capacity(entries.len());
         let mut calls = Vec::with_capacity(entries.len());
         for entry in entries {
             match self.prepare(connection, entry) {
                 Ok(call) => calls.push(call),
-                Err(answer) => answer.into_iter().for_each(&mut append),
+                Err(answer) => out.extend(answer),
             }
         }
-        let mut running = FuturesUnordered::new();
-        for call in &calls {
-            match (call.entry.call)(call.context()) {
-                Invoked::Ready(out) => out.into_iter().for_each(&mut append),
-                Invoked::Pending(future) => running.push(future),
+        if !calls.iter().any(|call| call.entry.answers_later()) {
+            for call in &calls {
+                out.extend(call_now(call));
             }
+            return Answer::Ready(out.finish());
         }
-        while let Some(out) = running.next().await {
-            out.into_iter().for_each(&mut append);
-        }
-        if !answered {
-            return None;
-        }
-        body.push(b']');
-        Some(Reply { body, single: None })
+        Answer::Pending(Box::pin(async move {
+            let mut running = FuturesUnordered::new();
+            for call in &calls {
+                match (call.entry.call)(call.context()) {
+                    Invoked::Ready(answer) => out.extend(answer),
+                    Invoked::Pending(future) => running.push(future),
+                }
+            }
+            while let Some(answer) = running.next().await {
+                out.extend(answer);
+            }
+            out.finish()
+        }))
     }
 
     /// The call `entry` asks for, or the answer it gets without one (an
@@ -212,5 +239,81 @@ impl Dispatcher {
             id: request.id,
             params: request.params,
         })
+    }
+}
+
+/// Calls a sync method. Its wrapper always answers at once; were it ever to
+/// return a future, the call answers -32603 rather than block or panic.
+fn call_now(call: &Call<'_>) -> Option<Encoded> {
+    match (call.entry.call)(call.context()) {
+        Invoked::Ready(out) => out,
+        Invoked::Pending(_) => {
+            tracing::error!(method = call.entry.name, "a sync method's wrapper returned a future");
+            call.id
+                .map(|id| response::error(call.version, Some(id), &RpcError::internal()))
+        }
+    }
+}
+
+/// A batch's answers, gathered into one JSON array.
+struct BatchReply {
+    body: Vec<u8>,
+}
+
+impl BatchReply {
+    fn with_capacity(members: usize) -> Self {
+        BatchReply {
+            body: Vec::with_capacity(2 + members * 48),
+        }
+    }
+
+    fn extend(&mut self, answer: Option<Encoded>) {
+        if let Some(answer) = answer {
+            self.body.push(if self.body.is_empty() { b'[' } else { b',' });
+            self.body.extend_from_slice(&answer.body);
+        }
+    }
+
+    /// The array; `None` when every member was a notification.
+    fn finish(mut self) -> Option<Reply> {
+        if self.body.is_empty() {
+            return None;
+        }
+        self.body.push(b']');
+        Some(Reply {
+            body: self.body,
+            single: None,
+        })
+    }
+}
+
+/// A message's answer as [`Dispatcher::start`] leaves it.
+#[must_use = "a pending answer does nothing until awaited"]
+pub enum Answer<'a> {
+    /// Answered: the reply, or `None` when nothing is to be sent back.
+    Ready(Option<Reply>),
+    /// An `async` or `blocking` method is still to run: await the future.
+    Pending(ReplyFuture<'a>),
+}
+
+/// The future of a pending [`Answer`].
+pub type ReplyFuture<'a> = Pin<Box<dyn Future<Output = Option<Reply>> + Send + 'a>>;
+
+impl Answer<'_> {
+    /// The reply, waiting for it if need be.
+    pub async fn finish(self) -> Option<Reply> {
+        match self {
+            Answer::Ready(reply) => reply,
+            Answer::Pending(future) => future.await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Answer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Ready(reply) => f.debug_tuple("Ready").field(reply).finish(),
+            Answer::Pending(_) => f.write_str("Pending"),
+        }
     }
 }

@@ -42,7 +42,7 @@ pub mod scope;
 pub use app::App;
 pub use consumer::{Consumer, ConsumerHooks, Reject};
 pub use context::{AnyConsumer, Connection, ConsumerId, Inject, RpcContext};
-pub use dispatch::{Dispatcher, Reply, StatusMapping};
+pub use dispatch::{Answer, Dispatcher, Reply, ReplyFuture, StatusMapping};
 pub use error::RpcError;
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
 pub use limits::Limits;

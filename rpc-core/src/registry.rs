@@ -50,6 +50,8 @@ pub struct MethodEntry {
     pub http: bool,
     /// Runs on tokio's blocking pool.
     pub blocking: bool,
+    /// An `async fn`.
+    pub is_async: bool,
     /// The JSON parameter names, in order.
     pub params: &'static [&'static str],
     /// Receives the whole params (`&Params`), so extra parameters are no error.
@@ -67,6 +69,12 @@ pub struct MethodEntry {
 }
 
 impl MethodEntry {
+    /// True when the wrapper returns a future (an `async fn`, or a `blocking`
+    /// function waiting for its thread); a sync method answers at once.
+    pub fn answers_later(&self) -> bool {
+        self.is_async || self.blocking
+    }
+
     /// The consumer this entry is restricted to, `None` for every consumer;
     /// an error if it names two different ones.
     fn consumer(&'static self) -> Result<Option<ConsumerId>, RegistryError> {

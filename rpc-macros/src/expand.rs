@@ -159,7 +159,7 @@ pub fn registration(method: &Method) -> TokenStream {
         Kind::Method => quote!(Method),
         Kind::Notification => quote!(Notification),
     };
-    let (websocket, http, blocking) = (method.websocket, method.http, method.blocking);
+    let (websocket, http, blocking, is_async) = (method.websocket, method.http, method.blocking, method.is_async);
     let doc = &method.doc;
     let consumers = method
         .consumer
@@ -187,6 +187,7 @@ pub fn registration(method: &Method) -> TokenStream {
                 websocket: #websocket,
                 http: #http,
                 blocking: #blocking,
+                is_async: #is_async,
                 params: &[#(#json_names),*],
                 takes_params: false #(|| #rpc::takes_params::<#injected>())*,
                 doc: #doc,

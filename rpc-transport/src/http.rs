@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use rpc_core::{App, Connection, Consumer, Reject, Scope, Transport};
+use rpc_core::{Answer, App, Connection, Consumer, Reject, Scope, Transport};
 
 use crate::config::ServerConfig;
 
@@ -114,12 +114,8 @@ where
     }
     let (parts, body) = req.into_parts();
     let max = config.limits.message_size();
-    let declared_too_large = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|len| len > max as u64);
-    if declared_too_large {
+    // A declared Content-Length is the body's lower bound: too large, say so now.
+    if body.size_hint().lower() > max as u64 {
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     }
     let body = match Limited::new(body, max).collect().await {
@@ -139,7 +135,12 @@ where
         return rejected(reject);
     }
     let connection = Connection::new(consumer, scope).with_layer(config.layer.clone(), None);
-    match app.handle(&connection, &body).await {
+    // Sync methods answer at once: no future of theirs is kept in this one.
+    let reply = match app.start(&connection, &body) {
+        Answer::Ready(reply) => reply,
+        Answer::Pending(future) => future.await,
+    };
+    match reply {
         None => plain(StatusCode::NO_CONTENT, ""),
         Some(reply) => json(reply.http_status(config.status_mapping), reply.into_body()),
     }

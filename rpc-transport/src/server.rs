@@ -1,7 +1,6 @@
 //! [`Server`]: HTTP and WebSocket on one port, routed by path to consumers,
 //! with graceful shutdown.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -29,7 +28,7 @@ type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
     fn serves(&self, upgrade: bool) -> bool;
-    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse;
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxResponse;
 }
 
 impl<C: Consumer> Endpoint for RpcService<C> {
@@ -37,8 +36,8 @@ impl<C: Consumer> Endpoint for RpcService<C> {
         RpcService::serves(self, upgrade)
     }
 
-    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse {
-        Box::pin(RpcService::respond(self, req, Some(peer)))
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxResponse {
+        Box::pin(self.respond_to(req, Some(peer), upgrade))
     }
 }
 
@@ -130,12 +129,13 @@ impl Server {
         let listener = TcpListener::bind(&self.addr).await?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let stats = Stats::default();
-        let mut routes: HashMap<String, Vec<Arc<dyn Endpoint>>> = HashMap::new();
+        let mut routes: Vec<(String, Vec<Arc<dyn Endpoint>>)> = Vec::new();
         for (path, make) in self.routes {
-            routes
-                .entry(path)
-                .or_default()
-                .push(make(&self.config, &shutdown_rx, &stats));
+            let endpoint = make(&self.config, &shutdown_rx, &stats);
+            match routes.iter_mut().find(|(known, _)| *known == path) {
+                Some((_, endpoints)) => endpoints.push(endpoint),
+                None => routes.push((path, vec![endpoint])),
+            }
         }
         Ok(Listening {
             listener,
@@ -157,14 +157,17 @@ impl Server {
     }
 }
 
+/// The endpoints by path. A server mounts a handful of paths: comparing them
+/// in turn is quicker than hashing the request's path.
 struct Router {
-    routes: HashMap<String, Vec<Arc<dyn Endpoint>>>,
+    routes: Vec<(String, Vec<Arc<dyn Endpoint>>)>,
 }
 
 impl Router {
     fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse {
         let upgrade = crate::ws::is_upgrade(&req);
-        let Some(endpoints) = self.routes.get(route_key(req.uri().path())) else {
+        let key = route_key(req.uri().path());
+        let Some((_, endpoints)) = self.routes.iter().find(|(path, _)| path == key) else {
             return Box::pin(async { plain(StatusCode::NOT_FOUND, "no JSON-RPC endpoint here\n") });
         };
         let endpoint = endpoints
@@ -172,7 +175,7 @@ impl Router {
             .find(|e| e.serves(upgrade))
             .or_else(|| endpoints.first())
             .expect("a route has an endpoint");
-        endpoint.respond(req, peer)
+        endpoint.respond(req, peer, upgrade)
     }
 }
 
@@ -312,7 +315,9 @@ fn spawn_connection<F, E>(
     tokio::spawn(async move {
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
+        // Biased: no random choice of branch each time the connection wakes.
         let ended = tokio::select! {
+            biased;
             ended = connection.as_mut() => ended,
             _ = shutdown.changed() => {
                 graceful(connection.as_mut());

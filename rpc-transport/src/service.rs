@@ -148,10 +148,26 @@ impl<C: Consumer> RpcService<C> {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let upgrade = is_upgrade(&req);
+        self.respond_to(req, peer, upgrade)
+    }
+
+    /// [`respond`](Self::respond) once the router has seen whether `req` is
+    /// an upgrade.
+    pub(crate) fn respond_to<B>(
+        &self,
+        req: Request<B>,
+        peer: Option<SocketAddr>,
+        upgrade: bool,
+    ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let service = self.inner.clone();
         async move {
             let peer = peer.or_else(|| req.extensions().get::<SocketAddr>().copied());
-            if is_upgrade(&req) || !service.http {
+            if upgrade || !service.http {
                 if !service.websocket {
                     return plain(StatusCode::NOT_FOUND, "no WebSocket endpoint here\n");
                 }

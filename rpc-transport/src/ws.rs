@@ -16,7 +16,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rpc_core::{App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply};
+use rpc_core::{Answer, App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -250,7 +250,7 @@ where
             }
             frame = socket.next(), if can_read => {
                 heard = true;
-                out.unflushed |= on_frame(frame, app, connection, &mut in_flight)?;
+                out.read(socket, on_frame(frame, app, connection, &mut in_flight)?).await?;
             }
             _ = tick(&mut ping) => {
                 let now = Instant::now();
@@ -278,7 +278,8 @@ where
             if in_flight.len() < config.max_in_flight_per_connection {
                 if let Some(frame) = socket.next().now_or_never() {
                     heard = true;
-                    out.unflushed |= on_frame(frame, app, connection, &mut in_flight)?;
+                    out.read(socket, on_frame(frame, app, connection, &mut in_flight)?)
+                        .await?;
                     progressed = true;
                 }
             }
@@ -309,6 +310,22 @@ impl Round {
 
     fn deadline(&mut self) -> Instant {
         *self.deadline.get_or_insert_with(|| Instant::now() + self.limit)
+    }
+
+    /// Acts on what a read gave: writes a reply, or marks a pong as due.
+    async fn read<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut WebSocketStream<S>,
+        read: Read,
+    ) -> Result<(), End> {
+        match read {
+            Read::Nothing => Ok(()),
+            Read::PingDue => {
+                self.unflushed = true;
+                Ok(())
+            }
+            Read::Reply(reply) => self.text(socket, reply.into_text()).await,
+        }
     }
 
     async fn text<S: AsyncRead + AsyncWrite + Unpin>(
@@ -343,14 +360,24 @@ impl Round {
     }
 }
 
-/// Handles one read result: a message starts a call; control frames are
-/// answered by tungstenite at the next flush (returns true when one is due).
+/// What one read gave the loop to do.
+enum Read {
+    /// Nothing to write (a call went on running, a pong came in).
+    Nothing,
+    /// A ping came in: tungstenite answers it at the next flush.
+    PingDue,
+    /// A message answered at once (sync methods, errors).
+    Reply(Reply),
+}
+
+/// Handles one read result. Messages to sync methods are answered at once;
+/// one that calls an `async` or `blocking` method joins `in_flight`.
 fn on_frame<'a, C: Consumer>(
     frame: Option<Result<Message, WsError>>,
     app: &'a App<C>,
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
-) -> Result<bool, End> {
+) -> Result<Read, End> {
     let message = match frame {
         None => return Err(End::Lost),
         Some(Ok(message)) => message,
@@ -361,17 +388,40 @@ fn on_frame<'a, C: Consumer>(
         }
         Some(Err(_)) => return Err(End::Lost),
     };
-    match message {
+    // A pending answer borrows the frame; the call then runs in a future that
+    // owns the frame (nothing has run yet: the message is parsed again).
+    let answer = match message {
         // tungstenite has checked that a text frame is UTF-8: not again.
-        Message::Text(text) => in_flight.push(Box::pin(async move { app.handle_text(connection, &text).await })),
-        Message::Binary(bytes) => in_flight.push(Box::pin(async move { app.handle(connection, &bytes).await })),
-        Message::Ping(_) => return Ok(true),
-        Message::Pong(_) | Message::Frame(_) => return Ok(false),
+        Message::Text(text) => match answered(app.start_text(connection, &text)) {
+            Some(reply) => reply,
+            None => {
+                in_flight.push(Box::pin(async move { app.handle_text(connection, &text).await }));
+                None
+            }
+        },
+        Message::Binary(bytes) => match answered(app.start(connection, &bytes)) {
+            Some(reply) => reply,
+            None => {
+                in_flight.push(Box::pin(async move { app.handle(connection, &bytes).await }));
+                None
+            }
+        },
+        Message::Ping(_) => return Ok(Read::PingDue),
+        Message::Pong(_) | Message::Frame(_) => return Ok(Read::Nothing),
         Message::Close(frame) => {
             return Err(End::PeerClosed(frame.map_or(code::NO_STATUS, |f| u16::from(f.code))));
         }
+    };
+    Ok(answer.map_or(Read::Nothing, Read::Reply))
+}
+
+/// The reply of an answer given at once; `None` for a pending one, dropped
+/// before it ran.
+fn answered(answer: Answer<'_>) -> Option<Option<Reply>> {
+    match answer {
+        Answer::Ready(reply) => Some(reply),
+        Answer::Pending(_) => None,
     }
-    Ok(false)
 }
 
 async fn next_envelope(inbox: &mut Option<Inbox>) -> Option<Arc<Envelope>> {
