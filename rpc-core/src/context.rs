@@ -42,6 +42,7 @@ impl Connection {
 
     /// The same connection, on `layer`, receiving on `channel` (none for a
     /// connection that cannot receive, like one HTTP request).
+    #[inline]
     pub fn with_layer(mut self, layer: Arc<dyn ChannelLayer>, channel: Option<String>) -> Self {
         self.layer = Some(layer);
         self.channel = channel;

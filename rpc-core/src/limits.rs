@@ -77,6 +77,10 @@ impl Default for Limits {
 /// strings do not count. Runs in one pass and skips string bodies with memchr,
 /// so long string payloads cost little.
 pub(crate) fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    // Each level opens with a bracket of its own: short input cannot nest deeper.
+    if json.len() <= max {
+        return false;
+    }
     let mut depth = 0usize;
     let mut i = 0;
     while i < json.len() {

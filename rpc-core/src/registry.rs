@@ -8,7 +8,6 @@
 // `RegistryError` is large, but it is returned once, when a server starts.
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
 use std::fmt;
 
 use linkme::distributed_slice;
@@ -172,9 +171,14 @@ pub enum RegistryError {
 /// A consumer's methods and notification handlers by name.
 #[derive(Debug, Default)]
 pub struct MethodTable {
-    methods: HashMap<&'static str, &'static MethodEntry>,
-    notifications: HashMap<&'static str, &'static MethodEntry>,
+    methods: Names,
+    notifications: Names,
 }
+
+/// Entries by name. The keys are the program's own method names, never a
+/// client's, so the table needs no hash that resists chosen collisions: the
+/// quicker Fx hash does (a lookup per call).
+type Names = rustc_hash::FxHashMap<&'static str, &'static MethodEntry>;
 
 impl MethodTable {
     /// The table of consumer `consumer` from all linked entries.

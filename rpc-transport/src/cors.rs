@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Response, StatusCode};
 
 use crate::http::{plain, ResponseBody};
 
@@ -59,17 +59,17 @@ impl Cors {
     }
 
     /// Answers a preflight request, if this is one.
-    pub(crate) fn preflight<B>(&self, req: &Request<B>) -> Option<Response<ResponseBody>> {
-        if req.method() != Method::OPTIONS || !req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+    pub(crate) fn preflight(&self, req: &http::request::Parts) -> Option<Response<ResponseBody>> {
+        if req.method != Method::OPTIONS || !req.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
             return None;
         }
         let mut response = plain(StatusCode::NO_CONTENT, "");
         let headers = response.headers_mut();
         headers.insert(header::VARY, HeaderValue::from_static("origin"));
-        if let Some(origin) = self.allow_origin(req.headers().get(header::ORIGIN)) {
+        if let Some(origin) = self.allow_origin(req.headers.get(header::ORIGIN)) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
-            let requested = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
+            let requested = req.headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 requested.unwrap_or(HeaderValue::from_static("content-type")),

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use rpc_core::{Answer, App, Connection, Consumer, Reject, Scope, Transport};
@@ -69,6 +69,23 @@ fn json(status: u16, body: Vec<u8>) -> Response<ResponseBody> {
     response
 }
 
+/// What serving HTTP needs: the app and the configuration, borrowed (a test
+/// communicator) or shared (a service, whose future must own them).
+pub(crate) trait HttpHost<C>: Send {
+    fn app(&self) -> &App<C>;
+    fn config(&self) -> &ServerConfig;
+}
+
+impl<C: Consumer> HttpHost<C> for (&App<C>, &ServerConfig) {
+    fn app(&self) -> &App<C> {
+        self.0
+    }
+
+    fn config(&self) -> &ServerConfig {
+        self.1
+    }
+}
+
 /// Serves one HTTP JSON-RPC request: POST only, body within the size limit,
 /// 204 for notifications, JSON answers with the configured status mapping.
 pub async fn serve_http<C, B>(
@@ -79,69 +96,96 @@ pub async fn serve_http<C, B>(
 ) -> Response<ResponseBody>
 where
     C: Consumer,
-    B: Body<Data = Bytes>,
+    B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let cors = config.cors.as_ref();
-    if let Some(preflight) = cors.and_then(|c| c.preflight(&req)) {
-        return preflight;
-    }
-    let origin = cors.and_then(|_| req.headers().get(header::ORIGIN).cloned());
-    let mut response = answer(app, config, req, peer).await;
-    if let Some(cors) = cors {
-        cors.decorate(origin.as_ref(), &mut response);
-    }
-    response
+    serve_request((app, config), req, peer).await
 }
 
-async fn answer<C, B>(
-    app: &App<C>,
-    config: &ServerConfig,
-    req: Request<B>,
-    peer: Option<SocketAddr>,
-) -> Response<ResponseBody>
+/// [`serve_http`] for any host. One `async fn` from request to response, with
+/// the synchronous steps in plain functions: the future a server boxes for
+/// each request stays small (hundreds of bytes, not kilobytes).
+pub(crate) async fn serve_request<C, B, H>(host: H, req: Request<B>, peer: Option<SocketAddr>) -> Response<ResponseBody>
 where
     C: Consumer,
-    B: Body<Data = Bytes>,
+    B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: HttpHost<C>,
 {
-    if req.method() != Method::POST {
+    let config = host.config();
+    let (parts, body) = req.into_parts();
+    if let Some(refused) = refuse(config, &parts, &body) {
+        return refused;
+    }
+    let body = match Limited::new(body, config.limits.message_size()).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(config, &parts.headers),
+        Err(_) => {
+            let response = plain(StatusCode::BAD_REQUEST, "could not read the request body\n");
+            return decorated(config, &parts.headers, response);
+        }
+    };
+    let mut scope = http_scope(parts, peer);
+    let consumer = C::new(&scope);
+    if let Err(reject) = consumer.connect(&mut scope).await {
+        return decorated(config, scope.headers(), rejected(reject));
+    }
+    let connection = Connection::new(consumer, scope).with_layer(config.layer.clone(), None);
+    // Sync methods answer at once: no future of theirs is kept in this one.
+    let reply = match host.app().start(&connection, &body) {
+        Answer::Ready(reply) => reply,
+        Answer::Pending(future) => future.await,
+    };
+    let response = match reply {
+        None => plain(StatusCode::NO_CONTENT, ""),
+        Some(reply) => json(reply.http_status(config.status_mapping), reply.into_body()),
+    };
+    decorated(config, connection.scope().headers(), response)
+}
+
+/// The answer to a request that goes no further: a preflight, not a POST,
+/// a declared body over the limit.
+fn refuse<B: Body>(config: &ServerConfig, head: &http::request::Parts, body: &B) -> Option<Response<ResponseBody>> {
+    if let Some(preflight) = config.cors.as_ref().and_then(|c| c.preflight(head)) {
+        return Some(preflight);
+    }
+    if head.method != Method::POST {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "JSON-RPC over HTTP takes POST\n");
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return Some(decorated(config, &head.headers, response));
     }
-    let (parts, body) = req.into_parts();
-    let max = config.limits.message_size();
     // A declared Content-Length is the body's lower bound: too large, say so now.
-    if body.size_hint().lower() > max as u64 {
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    if body.size_hint().lower() > config.limits.message_size() as u64 {
+        return Some(too_large(config, &head.headers));
     }
-    let body = match Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
-        }
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body\n"),
-    };
-    // The headers move into the scope: no copy per request.
+    None
+}
+
+/// The scope of one request. The headers move into it: no copy per request.
+fn http_scope(parts: http::request::Parts, peer: Option<SocketAddr>) -> Scope {
     let mut scope = Scope::new(Transport::Http, parts.uri.path());
     scope.set_query(parts.uri.query().map(str::to_owned));
     *scope.headers_mut() = parts.headers;
     scope.set_peer(peer);
-    let consumer = C::new(&scope);
-    if let Err(reject) = consumer.connect(&mut scope).await {
-        return rejected(reject);
+    scope
+}
+
+fn too_large(config: &ServerConfig, request_headers: &HeaderMap) -> Response<ResponseBody> {
+    let response = plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    decorated(config, request_headers, response)
+}
+
+/// `response` with the CORS headers for the request's `Origin`, when CORS is
+/// on. The origin is looked up at the end, so the future does not carry it.
+fn decorated(
+    config: &ServerConfig,
+    request_headers: &HeaderMap,
+    mut response: Response<ResponseBody>,
+) -> Response<ResponseBody> {
+    if let Some(cors) = &config.cors {
+        cors.decorate(request_headers.get(header::ORIGIN), &mut response);
     }
-    let connection = Connection::new(consumer, scope).with_layer(config.layer.clone(), None);
-    // Sync methods answer at once: no future of theirs is kept in this one.
-    let reply = match app.start(&connection, &body) {
-        Answer::Ready(reply) => reply,
-        Answer::Pending(future) => future.await,
-    };
-    match reply {
-        None => plain(StatusCode::NO_CONTENT, ""),
-        Some(reply) => json(reply.http_status(config.status_mapping), reply.into_body()),
-    }
+    response
 }

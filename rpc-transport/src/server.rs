@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response, StatusCode};
+use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -19,16 +19,14 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
-use crate::http::{plain, ResponseBody};
-use crate::service::RpcService;
+use crate::http::plain;
+use crate::service::{BoxedResponse, RpcService};
 use crate::stats::{ConnectionGuard, Stats};
-
-type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
     fn serves(&self, upgrade: bool) -> bool;
-    fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxResponse;
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxedResponse;
 }
 
 impl<C: Consumer> Endpoint for RpcService<C> {
@@ -36,8 +34,8 @@ impl<C: Consumer> Endpoint for RpcService<C> {
         RpcService::serves(self, upgrade)
     }
 
-    fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxResponse {
-        Box::pin(self.respond_to(req, Some(peer), upgrade))
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxedResponse {
+        self.respond_boxed(req, peer, upgrade)
     }
 }
 
@@ -164,7 +162,7 @@ struct Router {
 }
 
 impl Router {
-    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxResponse {
+    fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> BoxedResponse {
         let upgrade = crate::ws::is_upgrade(&req);
         let key = route_key(req.uri().path());
         let Some((_, endpoints)) = self.routes.iter().find(|(path, _)| path == key) else {

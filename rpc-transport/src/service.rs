@@ -15,9 +15,12 @@ use rpc_core::{App, Consumer};
 use tokio::sync::watch;
 
 use crate::config::ServerConfig;
-use crate::http::{plain, serve_http, ResponseBody};
+use crate::http::{plain, serve_request, HttpHost, ResponseBody};
 use crate::stats::Stats;
 use crate::ws::{is_upgrade, serve_upgrade, WsShared};
+
+/// A response future, boxed, as the server's router keeps it.
+pub(crate) type BoxedResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 
 /// The boxed future of a response.
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
@@ -173,9 +176,33 @@ impl<C: Consumer> RpcService<C> {
                 }
                 serve_upgrade(service.app.clone(), service.shared.clone(), req, peer).await
             } else {
-                serve_http(&service.app, &service.shared.config, req, peer).await
+                serve_request(service, req, peer).await
             }
         }
+    }
+
+    /// The response future for a request the server routed here, boxed.
+    /// HTTP requests box the HTTP future alone: it is small.
+    pub(crate) fn respond_boxed(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+        upgrade: bool,
+    ) -> BoxedResponse {
+        if upgrade || !self.inner.http {
+            return Box::pin(self.respond_to(req, Some(peer), upgrade));
+        }
+        Box::pin(serve_request(self.inner.clone(), req, Some(peer)))
+    }
+}
+
+impl<C: Consumer> HttpHost<C> for Arc<Inner<C>> {
+    fn app(&self) -> &App<C> {
+        &self.app
+    }
+
+    fn config(&self) -> &ServerConfig {
+        &self.shared.config
     }
 }
 
