@@ -303,3 +303,31 @@ async fn cors_preflight_and_allowed_origins() {
     server.shutdown().await.unwrap();
     plain_server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_closes_idle_keep_alive_connections_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = start(ServerConfig::default()).await;
+    let mut socket = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+    let body = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+    let request = format!(
+        "POST /rpc/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let n = socket.read(&mut answer).await.unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).contains(r#""result":"pong""#));
+
+    // The connection now idles between requests. Shutdown must wake it and
+    // close it, not wait out the shutdown timeout (10 s by default).
+    let started = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown did not wait for the idle connection")
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let closed = socket.read(&mut answer).await.unwrap_or(0);
+    assert_eq!(closed, 0, "the server closed the connection");
+}

@@ -7,6 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use http::{Request, StatusCode};
@@ -313,11 +314,9 @@ fn spawn_connection<F, E>(
     tokio::spawn(async move {
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
-        // Biased: no random choice of branch each time the connection wakes.
-        let ended = tokio::select! {
-            biased;
-            ended = connection.as_mut() => ended,
-            _ = shutdown.changed() => {
+        let ended = match until_shutdown(connection.as_mut(), &mut shutdown).await {
+            Some(ended) => ended,
+            None => {
                 graceful(connection.as_mut());
                 connection.await
             }
@@ -326,6 +325,34 @@ fn spawn_connection<F, E>(
             tracing::debug!(error = %e, "connection ended with an error");
         }
     });
+}
+
+/// Drives `connection` until it ends (`Some`) or the server shuts down
+/// (`None`). The shutdown notification is registered once, with this task's
+/// waker, which never changes; after that a wake-up (one per request) only
+/// reads the signal's version, an atomic load, instead of polling the
+/// notification again.
+async fn until_shutdown<F: Future>(
+    mut connection: Pin<&mut F>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<F::Output> {
+    let mut signal = shutdown.clone();
+    let mut changed = std::pin::pin!(signal.changed());
+    let mut registered = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+            return Poll::Ready(Some(ended));
+        }
+        // A closed channel (`Err`) means shutdown as well.
+        if !registered || shutdown.has_changed().unwrap_or(true) {
+            registered = true;
+            if changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// A server running in its own task.
