@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::value::RawValue;
 
-use crate::consumer::Consumer;
+use crate::consumer::{Consumer, Reject};
 use crate::error::RpcError;
 use crate::layer::{ChannelLayer, LayerError};
 use crate::message::Version;
@@ -82,6 +82,19 @@ impl Connection {
         self.layer
             .as_ref()
             .ok_or_else(|| LayerError::Unavailable("no channel layer configured".to_owned()))
+    }
+
+    /// Runs the consumer's connect hook on this connection's scope, which
+    /// the hook may change. A connection whose consumer is not a `C` is
+    /// refused with 500.
+    pub async fn connect<C: Consumer>(&mut self) -> Result<(), Reject> {
+        let Some(consumer) = self.consumer.downcast_ref::<C>() else {
+            return Err(Reject {
+                status: 500,
+                reason: format!("the connection's consumer is not a {}", std::any::type_name::<C>()),
+            });
+        };
+        consumer.connect(&mut self.scope).await
     }
 
     /// The same connection, able to receive pushes through `handle`.

@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 
-use http::{Extensions, HeaderMap};
+use http::uri::PathAndQuery;
+use http::{Extensions, HeaderMap, Uri};
 
 /// How a connection reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,12 +32,29 @@ pub enum Transport {
 #[derive(Debug, Default)]
 pub struct Scope {
     transport: Option<Transport>,
-    path: String,
-    query: Option<String>,
+    target: Target,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
     subprotocol: Option<String>,
     extensions: Extensions,
+}
+
+/// The path and query the connection was made to.
+#[derive(Debug)]
+enum Target {
+    /// Given as text.
+    Text { path: String, query: Option<String> },
+    /// The request's own path and query, shared rather than copied.
+    Uri(PathAndQuery),
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target::Text {
+            path: String::new(),
+            query: None,
+        }
+    }
 }
 
 impl Scope {
@@ -44,7 +62,37 @@ impl Scope {
     pub fn new(transport: Transport, path: impl Into<String>) -> Self {
         Scope {
             transport: Some(transport),
-            path: path.into(),
+            target: Target::Text {
+                path: path.into(),
+                query: None,
+            },
+            ..Scope::default()
+        }
+    }
+
+    /// A scope for a request to `uri`: its path and query are kept as the
+    /// URI holds them, without a copy (they share the request's buffer, so
+    /// keep such a scope no longer than the request).
+    ///
+    /// ```
+    /// use channels_rpc::{Scope, Transport};
+    ///
+    /// let mut scope = Scope::for_uri(Transport::Http, "/rpc/?v=2".parse().unwrap());
+    /// assert_eq!((scope.path(), scope.query()), ("/rpc/", Some("v=2")));
+    /// scope.set_query(None);
+    /// assert_eq!((scope.path(), scope.query()), ("/rpc/", None));
+    /// ```
+    pub fn for_uri(transport: Transport, uri: Uri) -> Self {
+        let target = match uri.into_parts().path_and_query {
+            Some(path_and_query) => Target::Uri(path_and_query),
+            None => Target::Text {
+                path: "/".to_owned(),
+                query: None,
+            },
+        };
+        Scope {
+            transport: Some(transport),
+            target,
             ..Scope::default()
         }
     }
@@ -56,17 +104,24 @@ impl Scope {
 
     /// The request path, without the query string.
     pub fn path(&self) -> &str {
-        &self.path
+        match &self.target {
+            Target::Text { path, .. } => path,
+            Target::Uri(uri) => uri.path(),
+        }
     }
 
     /// The raw query string, without the `?`.
     pub fn query(&self) -> Option<&str> {
-        self.query.as_deref()
+        match &self.target {
+            Target::Text { query, .. } => query.as_deref(),
+            Target::Uri(uri) => uri.query(),
+        }
     }
 
     /// Sets the query string.
     pub fn set_query(&mut self, query: Option<String>) {
-        self.query = query;
+        let path = self.path().to_owned();
+        self.target = Target::Text { path, query };
     }
 
     /// All request headers.

@@ -192,7 +192,9 @@ impl<C: Consumer> RpcService<C> {
         if upgrade || !self.inner.http {
             return Box::pin(self.respond_to(req, Some(peer), upgrade));
         }
-        Box::pin(serve_request(self.inner.clone(), req, Some(peer)))
+        // `Box::new` of the call, not `Box::pin`: the future is then written
+        // straight into the allocation instead of being built and copied.
+        Box::into_pin(Box::new(serve_request(self.inner.clone(), req, Some(peer))))
     }
 }
 
