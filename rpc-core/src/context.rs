@@ -170,7 +170,8 @@ pub(crate) struct Call<'a> {
     pub connection: &'a Connection,
     pub entry: &'static MethodEntry,
     pub version: Version,
-    pub id: Option<&'a RawValue>,
+    /// The id's JSON text as received; `None` for a notification.
+    pub id: Option<&'a str>,
     pub params: Option<&'a RawValue>,
 }
 
@@ -203,7 +204,7 @@ impl<C> RpcContext<C> {
         self.call.entry
     }
 
-    pub(crate) fn id_raw(&self) -> Option<&RawValue> {
+    pub(crate) fn id_raw(&self) -> Option<&str> {
         self.call.id
     }
 
@@ -219,7 +220,7 @@ impl<C> RpcContext<C> {
 
     /// The request id as its JSON text (`"abc"`, `1`, `null`); `None` for a notification.
     pub fn request_id(&self) -> Option<&str> {
-        self.call.id.map(RawValue::get)
+        self.call.id
     }
 
     /// True when the call is a notification, whose result nobody receives.

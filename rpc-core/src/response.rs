@@ -2,7 +2,6 @@
 //! the id is copied back as the exact bytes received.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::error::RpcError;
 use crate::json_writer::write_json;
@@ -17,8 +16,9 @@ pub struct Encoded {
     pub error_code: Option<i64>,
 }
 
-fn id_text(id: Option<&RawValue>) -> &str {
-    id.map_or("null", RawValue::get)
+/// The id's JSON text as received, or `null`.
+fn id_text(id: Option<&str>) -> &str {
+    id.unwrap_or("null")
 }
 
 /// The success response carrying `result`. A result that fails to serialize
@@ -28,7 +28,7 @@ fn id_text(id: Option<&RawValue>) -> &str {
 /// again and again.
 pub(crate) fn success<T: Serialize + ?Sized>(
     version: Version,
-    id: Option<&RawValue>,
+    id: Option<&str>,
     result: &T,
     size_hint: usize,
 ) -> Encoded {
@@ -40,7 +40,7 @@ pub(crate) fn success<T: Serialize + ?Sized>(
     });
     if let Err(e) = write_json(&mut body, result) {
         tracing::error!(error = %e, "method result failed to serialize");
-        return error(version, Some(raw_or_null(id)), &RpcError::internal());
+        return error(version, Some(id), &RpcError::internal());
     }
     body.extend_from_slice(match version {
         Version::V2 => br#","id":"#.as_slice(),
@@ -52,7 +52,7 @@ pub(crate) fn success<T: Serialize + ?Sized>(
 }
 
 /// The error response carrying `err`; `id` is `null` when not given.
-pub(crate) fn error(version: Version, id: Option<&RawValue>, err: &RpcError) -> Encoded {
+pub(crate) fn error(version: Version, id: Option<&str>, err: &RpcError) -> Encoded {
     let id = id_text(id);
     let mut body = Vec::with_capacity(96 + id.len() + err.message().len());
     body.extend_from_slice(match version {
@@ -69,18 +69,13 @@ pub(crate) fn error(version: Version, id: Option<&RawValue>, err: &RpcError) -> 
     }
 }
 
-fn raw_or_null(id: &str) -> &RawValue {
-    // `id` came from a RawValue, so it is valid JSON.
-    serde_json::from_str(id).unwrap_or_else(|_| serde_json::from_str("null").expect("valid"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn envelopes() {
-        let id: &RawValue = serde_json::from_str("12345678901234567890.5").unwrap();
+        let id = "12345678901234567890.5";
         let ok = success(Version::V2, Some(id), "pong", 0);
         assert_eq!(
             ok.body,

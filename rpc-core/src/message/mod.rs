@@ -14,6 +14,8 @@ use serde_json::value::RawValue;
 use crate::error::RpcError;
 use crate::limits::{nests_deeper_than, Limits};
 
+mod scan;
+
 /// The protocol version a request was judged to speak; its response speaks the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
@@ -27,8 +29,9 @@ pub enum Version {
 #[derive(Debug)]
 pub(crate) struct Request<'a> {
     pub version: Version,
-    /// `None` for a notification; otherwise the id exactly as received (may be `null`).
-    pub id: Option<&'a RawValue>,
+    /// `None` for a notification; otherwise the id's JSON text exactly as
+    /// received (may be `null`).
+    pub id: Option<&'a str>,
     pub method: Cow<'a, str>,
     pub params: Option<&'a RawValue>,
 }
@@ -40,7 +43,7 @@ pub(crate) enum Entry<'a> {
     Invalid {
         version: Version,
         /// The request's id when it had a valid one, else the response says `null`.
-        id: Option<&'a RawValue>,
+        id: Option<&'a str>,
         error: RpcError,
     },
 }
@@ -52,14 +55,15 @@ pub(crate) enum Message<'a> {
     Batch(Vec<Entry<'a>>),
 }
 
-/// The members of a request object, each kept raw so that "absent" and `null`
-/// stay distinct and nothing is decoded before it is needed.
+/// The members of a request object, each kept as its JSON text (known to be
+/// valid) so that "absent" and `null` stay distinct and nothing is decoded
+/// before it is needed.
 #[derive(Default)]
 struct Members<'a> {
-    jsonrpc: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
+    jsonrpc: Option<&'a str>,
+    method: Option<&'a str>,
     params: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
+    id: Option<&'a str>,
 }
 
 /// One message or batch member as read in a single pass: the members of an
@@ -125,14 +129,19 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             let (slot, name) = match key {
                 Key::Jsonrpc => (&mut members.jsonrpc, "jsonrpc"),
                 Key::Method => (&mut members.method, "method"),
-                Key::Params => (&mut members.params, "params"),
                 Key::Id => (&mut members.id, "id"),
+                Key::Params => {
+                    if members.params.replace(map.next_value()?).is_some() {
+                        duplicate = Some("params");
+                    }
+                    continue;
+                }
                 Key::Other => {
                     map.next_value::<de::IgnoredAny>()?;
                     continue;
                 }
             };
-            if slot.replace(map.next_value::<&'de RawValue>()?).is_some() {
+            if slot.replace(map.next_value::<&'de RawValue>()?.get()).is_some() {
                 duplicate = Some(name);
             }
         }
@@ -209,7 +218,10 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
     }
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let members: Vec<Object<'_>> = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
+            let members: Vec<Object<'_>> = match scan::batch(text) {
+                Some(members) => members,
+                None => serde_json::from_str(text).map_err(|_| RpcError::parse_error())?,
+            };
             if members.is_empty() {
                 return Err(RpcError::invalid_request("empty batch"));
             }
@@ -223,7 +235,10 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
             Ok(Message::Batch(members.into_iter().map(|m| entry(m, true)).collect()))
         }
         Some(b'{') => {
-            let object = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
+            let object = match scan::single(text) {
+                Some(members) => Object::Members(members),
+                None => serde_json::from_str(text).map_err(|_| RpcError::parse_error())?,
+            };
             Ok(Message::Single(entry(object, false)))
         }
         _ => {
@@ -244,13 +259,11 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
     let version = match members.jsonrpc {
         None if !in_batch && members.method.is_some() && members.id.is_some() => Version::V1,
         None => return invalid_v2("missing member \"jsonrpc\": \"2.0\""),
-        Some(v) if v.get() == "\"2.0\"" || serde_json::from_str::<Cow<str>>(v.get()).is_ok_and(|s| s == "2.0") => {
-            Version::V2
-        }
+        Some(v) if v == "\"2.0\"" || serde_json::from_str::<Cow<str>>(v).is_ok_and(|s| s == "2.0") => Version::V2,
         Some(_) => return invalid_v2("\"jsonrpc\" must be exactly \"2.0\""),
     };
     let id = match members.id {
-        Some(id) if !matches!(first_byte(id.get()), b'"' | b'-' | b'0'..=b'9' | b'n') => {
+        Some(id) if !matches!(first_byte(id), b'"' | b'-' | b'0'..=b'9' | b'n') => {
             return Entry::Invalid {
                 version,
                 id: None,
@@ -258,7 +271,7 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
             }
         }
         // A 1.0 request whose id is null is a notification.
-        Some(id) if version == Version::V1 && id.get() == "null" => None,
+        Some(id) if version == Version::V1 && id == "null" => None,
         other => other,
     };
     let invalid = |reason: &str| Entry::Invalid {
@@ -266,7 +279,7 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
         id: id.or(members.id),
         error: RpcError::invalid_request(reason),
     };
-    let method = match members.method.map(|m| decode_str(m.get())) {
+    let method = match members.method.map(decode_str) {
         Some(Some(method)) => method,
         _ => return invalid("\"method\" must be a string"),
     };
