@@ -304,7 +304,7 @@ impl Listening {
 /// finish the request in progress and close (`graceful`).
 fn spawn_connection<F, E>(
     connection: F,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     guard: ConnectionGuard,
     graceful: fn(Pin<&mut F>),
 ) where
@@ -314,7 +314,7 @@ fn spawn_connection<F, E>(
     tokio::spawn(async move {
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
-        let ended = match until_shutdown(connection.as_mut(), &mut shutdown).await {
+        let ended = match until_shutdown(connection.as_mut(), &shutdown).await {
             Some(ended) => ended,
             None => {
                 graceful(connection.as_mut());
@@ -327,32 +327,39 @@ fn spawn_connection<F, E>(
     });
 }
 
-/// Drives `connection` until it ends (`Some`) or the server shuts down
-/// (`None`). The shutdown notification is registered once, with this task's
-/// waker, which never changes; after that a wake-up (one per request) only
-/// reads the signal's version, an atomic load, instead of polling the
-/// notification again.
-async fn until_shutdown<F: Future>(
-    mut connection: Pin<&mut F>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<F::Output> {
-    let mut signal = shutdown.clone();
-    let mut changed = std::pin::pin!(signal.changed());
-    let mut registered = false;
+/// Drives `connection` until it ends (`Some`) or the server shuts down (`None`).
+async fn until_shutdown<F: Future>(mut connection: Pin<&mut F>, shutdown: &watch::Receiver<bool>) -> Option<F::Output> {
+    let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
     std::future::poll_fn(|cx| {
         if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
             return Poll::Ready(Some(ended));
         }
-        // A closed channel (`Err`) means shutdown as well.
-        if !registered || shutdown.has_changed().unwrap_or(true) {
-            registered = true;
-            if changed.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
-            }
-        }
-        Poll::Pending
+        shutdown.as_mut().poll(cx).map(|()| None)
     })
     .await
+}
+
+/// Completes when the server shuts down (or is gone), for a task that polls
+/// it on every wake-up, for as long as it lives. The first poll registers the
+/// task's waker; later polls only read the signal's version, an atomic load,
+/// instead of polling the notification again (a lock each time). Made for one
+/// task: polled from another, it would not wake that one.
+pub(crate) fn shutdown_signal(shutdown: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let version = shutdown.clone();
+    let mut signal = shutdown.clone();
+    async move {
+        let mut changed = std::pin::pin!(signal.changed());
+        let mut registered = false;
+        std::future::poll_fn(|cx| {
+            // A closed channel (`Err`) means shutdown as well.
+            if registered && !version.has_changed().unwrap_or(true) {
+                return Poll::Pending;
+            }
+            registered = true;
+            changed.as_mut().poll(cx).map(|_| ())
+        })
+        .await
+    }
 }
 
 /// A server running in its own task.

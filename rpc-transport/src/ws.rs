@@ -7,6 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -28,6 +29,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::config::ServerConfig;
 use crate::http::{plain, rejected, websocket_scope, ResponseBody};
+use crate::server::shutdown_signal;
 use crate::stats::Stats;
 
 /// Close codes (RFC 6455 section 7.4.1).
@@ -219,7 +221,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let config = &shared.config;
-    let mut shutdown = shared.shutdown.clone();
+    // Both signals end the loop: each is one future for the connection's
+    // life, not one made, registered and dropped at every turn.
+    let mut shutdown = std::pin::pin!(shutdown_signal(&shared.shutdown));
+    let mut overflowed = std::pin::pin!(outbox.overflow.notified());
     let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
     // Silence is judged at ping ticks: a flag per frame, a clock read per tick.
     let mut heard = false;
@@ -229,14 +234,13 @@ where
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer
     });
-    let overflow = outbox.overflow.clone();
     loop {
         let can_read = in_flight.len() < config.max_in_flight_per_connection;
         let mut out = Round::new(config.write_timeout);
         tokio::select! {
             biased;
-            _ = shutdown.changed() => return Err(drain(socket, &mut in_flight, config).await),
-            _ = overflow.notified() => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
+            () = shutdown.as_mut() => return Err(drain(socket, &mut in_flight, config).await),
+            () = overflowed.as_mut() => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some(reply) = reply {
                     out.text(socket, reply.into_text()).await?;
@@ -294,6 +298,7 @@ where
 /// The writes of one turn of the loop: they share one deadline, and one flush
 /// sends them all. A peer that does not read them in time is too slow.
 struct Round {
+    /// Set when a write first has to wait for the peer; most never do.
     deadline: Option<Instant>,
     limit: Duration,
     unflushed: bool,
@@ -306,10 +311,6 @@ impl Round {
             limit,
             unflushed: false,
         }
-    }
-
-    fn deadline(&mut self) -> Instant {
-        *self.deadline.get_or_insert_with(|| Instant::now() + self.limit)
     }
 
     /// Acts on what a read gave: writes a reply, or marks a pong as due.
@@ -343,20 +344,36 @@ impl Round {
         message: Message,
     ) -> Result<(), End> {
         self.unflushed = true;
-        match tokio::time::timeout_at(self.deadline(), socket.feed(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::Lost),
-        }
+        self.in_time(socket.feed(message)).await
     }
 
     async fn flush<S: AsyncRead + AsyncWrite + Unpin>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), End> {
         if !self.unflushed {
             return Ok(());
         }
-        match tokio::time::timeout_at(self.deadline(), socket.flush()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::Lost),
-        }
+        self.in_time(socket.flush()).await
+    }
+
+    /// Runs `write`, failing if it still waits at the turn's deadline. The
+    /// deadline and its timer are only made when a write has to wait.
+    async fn in_time<E>(&mut self, write: impl Future<Output = Result<(), E>>) -> Result<(), End> {
+        let mut write = std::pin::pin!(write);
+        let mut timer = std::pin::pin!(None::<tokio::time::Sleep>);
+        let (deadline, limit) = (&mut self.deadline, self.limit);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(written) = write.as_mut().poll(cx) {
+                return Poll::Ready(written.map_err(|_| End::Lost));
+            }
+            if timer.is_none() {
+                let at = *deadline.get_or_insert_with(|| Instant::now() + limit);
+                timer.set(Some(tokio::time::sleep_until(at)));
+            }
+            match timer.as_mut().as_pin_mut() {
+                Some(timer) => timer.poll(cx).map(|()| Err(End::Lost)),
+                None => Poll::Pending,
+            }
+        })
+        .await
     }
 }
 
