@@ -31,7 +31,8 @@ pub struct ServerConfig {
     /// Pushed messages queued for one WebSocket connection; a peer that lets
     /// the queue fill is too slow and is disconnected.
     pub outbound_queue: usize,
-    /// How often to ping an idle WebSocket peer; `None` disables pings.
+    /// How often WebSocket peers are pinged, all at once, by one thread per
+    /// service; silence is judged at these ticks. `None` disables pings.
     pub ping_interval: Option<Duration>,
     /// A WebSocket peer silent for this long (no frame, no pong) is dropped.
     pub idle_timeout: Duration,

@@ -20,6 +20,7 @@ pub mod server;
 pub mod service;
 pub mod stats;
 pub mod testing;
+mod ticker;
 mod ws;
 
 pub use config::ServerConfig;

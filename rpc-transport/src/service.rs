@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::http::{plain, serve_request, HttpHost, ResponseBody};
 use crate::stats::Stats;
+use crate::ticker::Ticker;
 use crate::ws::{is_upgrade, serve_upgrade, WsShared};
 
 /// A response future, boxed, as the server's router keeps it.
@@ -97,6 +98,7 @@ impl<C: Consumer> RpcService<C> {
             inner: Arc::new(Inner {
                 app,
                 shared: WsShared {
+                    ticker: Ticker::start(config.ping_interval),
                     config,
                     shutdown,
                     stats,

@@ -21,6 +21,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::config::ServerConfig;
 use crate::http::serve_http;
 use crate::stats::Stats;
+use crate::ticker::Ticker;
 use crate::ws::{self, WsShared};
 
 /// A WebSocket connection to a consumer, in-process.
@@ -94,6 +95,7 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         let limits = self.config.limits;
         let ws_config = ws::websocket_config(&self.config);
         let shared = WsShared {
+            ticker: Ticker::start(self.config.ping_interval),
             config: self.config,
             shutdown,
             stats: Stats::default(),

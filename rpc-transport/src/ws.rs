@@ -7,7 +7,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -31,6 +30,7 @@ use crate::config::ServerConfig;
 use crate::http::{plain, rejected, websocket_scope, ResponseBody};
 use crate::server::shutdown_signal;
 use crate::stats::Stats;
+use crate::ticker::Ticker;
 
 /// Close codes (RFC 6455 section 7.4.1).
 mod code {
@@ -70,6 +70,8 @@ pub(crate) struct WsShared {
     pub config: ServerConfig,
     pub shutdown: watch::Receiver<bool>,
     pub stats: Stats,
+    /// Ping ticks, every `config.ping_interval`.
+    pub ticker: Ticker,
 }
 
 /// Answers an upgrade request: runs the consumer's connect hook (403 or its
@@ -229,11 +231,8 @@ where
     // Silence is judged at ping ticks: a flag per frame, a clock read per tick.
     let mut heard = false;
     let mut last_heard = Instant::now();
-    let mut ping = config.ping_interval.map(|period| {
-        let mut timer = tokio::time::interval_at(Instant::now() + period, period);
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        timer
-    });
+    let mut tick = std::pin::pin!(shared.ticker.next());
+    tick.as_mut().enable();
     loop {
         let can_read = in_flight.len() < config.max_in_flight_per_connection;
         let mut out = Round::new(config.write_timeout);
@@ -256,7 +255,9 @@ where
                 heard = true;
                 out.read(socket, on_frame(frame, app, connection, &mut in_flight)?).await?;
             }
-            _ = tick(&mut ping) => {
+            () = tick.as_mut() => {
+                tick.set(shared.ticker.next());
+                tick.as_mut().enable();
                 let now = Instant::now();
                 if std::mem::take(&mut heard) {
                     last_heard = now;
@@ -298,7 +299,6 @@ where
 /// The writes of one turn of the loop: they share one deadline, and one flush
 /// sends them all. A peer that does not read them in time is too slow.
 struct Round {
-    /// Set when a write first has to wait for the peer; most never do.
     deadline: Option<Instant>,
     limit: Duration,
     unflushed: bool,
@@ -311,6 +311,10 @@ impl Round {
             limit,
             unflushed: false,
         }
+    }
+
+    fn deadline(&mut self) -> Instant {
+        *self.deadline.get_or_insert_with(|| Instant::now() + self.limit)
     }
 
     /// Acts on what a read gave: writes a reply, or marks a pong as due.
@@ -344,36 +348,20 @@ impl Round {
         message: Message,
     ) -> Result<(), End> {
         self.unflushed = true;
-        self.in_time(socket.feed(message)).await
+        match tokio::time::timeout_at(self.deadline(), socket.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::Lost),
+        }
     }
 
     async fn flush<S: AsyncRead + AsyncWrite + Unpin>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), End> {
         if !self.unflushed {
             return Ok(());
         }
-        self.in_time(socket.flush()).await
-    }
-
-    /// Runs `write`, failing if it still waits at the turn's deadline. The
-    /// deadline and its timer are only made when a write has to wait.
-    async fn in_time<E>(&mut self, write: impl Future<Output = Result<(), E>>) -> Result<(), End> {
-        let mut write = std::pin::pin!(write);
-        let mut timer = std::pin::pin!(None::<tokio::time::Sleep>);
-        let (deadline, limit) = (&mut self.deadline, self.limit);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(written) = write.as_mut().poll(cx) {
-                return Poll::Ready(written.map_err(|_| End::Lost));
-            }
-            if timer.is_none() {
-                let at = *deadline.get_or_insert_with(|| Instant::now() + limit);
-                timer.set(Some(tokio::time::sleep_until(at)));
-            }
-            match timer.as_mut().as_pin_mut() {
-                Some(timer) => timer.poll(cx).map(|()| Err(End::Lost)),
-                None => Poll::Pending,
-            }
-        })
-        .await
+        match tokio::time::timeout_at(self.deadline(), socket.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::Lost),
+        }
     }
 }
 
@@ -464,15 +452,6 @@ fn on_envelope<'a, C: Consumer>(
         None
     }));
     None
-}
-
-async fn tick(timer: &mut Option<tokio::time::Interval>) {
-    match timer {
-        Some(timer) => {
-            timer.tick().await;
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// On shutdown: stop reading, let running calls finish (within the shutdown
