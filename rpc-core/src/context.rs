@@ -204,10 +204,6 @@ impl<C> RpcContext<C> {
         self.call.entry
     }
 
-    pub(crate) fn id_raw(&self) -> Option<&str> {
-        self.call.id
-    }
-
     /// The connection's scope.
     pub fn scope(&self) -> &Scope {
         &self.call.connection.scope

@@ -43,7 +43,7 @@ fn decode<P: FromParams>(cx: &RpcContext) -> Result<P, RpcError> {
 
 /// The response to `outcome`, or none for a notification.
 fn respond<T: Serialize>(cx: &RpcContext, outcome: Result<T, RpcError>) -> Option<Encoded> {
-    let id = cx.id_raw();
+    let id = cx.request_id();
     if cx.is_notification() {
         if let Err(e) = outcome {
             tracing::debug!(method = cx.method(), error = %e, "notification failed");

@@ -314,7 +314,7 @@ fn spawn_connection<F, E>(
     tokio::spawn(async move {
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
-        let ended = match until_shutdown(connection.as_mut(), &shutdown).await {
+        let ended = match until_shutdown(connection.as_mut(), shutdown).await {
             Some(ended) => ended,
             None => {
                 graceful(connection.as_mut());
@@ -328,7 +328,7 @@ fn spawn_connection<F, E>(
 }
 
 /// Drives `connection` until it ends (`Some`) or the server shuts down (`None`).
-async fn until_shutdown<F: Future>(mut connection: Pin<&mut F>, shutdown: &watch::Receiver<bool>) -> Option<F::Output> {
+async fn until_shutdown<F: Future>(mut connection: Pin<&mut F>, shutdown: watch::Receiver<bool>) -> Option<F::Output> {
     let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
     std::future::poll_fn(|cx| {
         if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
@@ -344,9 +344,9 @@ async fn until_shutdown<F: Future>(mut connection: Pin<&mut F>, shutdown: &watch
 /// task's waker; later polls only read the signal's version, an atomic load,
 /// instead of polling the notification again (a lock each time). Made for one
 /// task: polled from another, it would not wake that one.
-pub(crate) fn shutdown_signal(shutdown: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal(shutdown: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
     let version = shutdown.clone();
-    let mut signal = shutdown.clone();
+    let mut signal = shutdown;
     async move {
         let mut changed = std::pin::pin!(signal.changed());
         let mut registered = false;

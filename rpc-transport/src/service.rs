@@ -98,7 +98,7 @@ impl<C: Consumer> RpcService<C> {
             inner: Arc::new(Inner {
                 app,
                 shared: WsShared {
-                    ticker: Ticker::start(config.ping_interval),
+                    ticker: Ticker::new(config.ping_interval),
                     config,
                     shutdown,
                     stats,

@@ -95,7 +95,7 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         let limits = self.config.limits;
         let ws_config = ws::websocket_config(&self.config);
         let shared = WsShared {
-            ticker: Ticker::start(self.config.ping_interval),
+            ticker: Ticker::new(self.config.ping_interval),
             config: self.config,
             shutdown,
             stats: Stats::default(),

@@ -7,46 +7,64 @@
 //! on a virtual machine costs about as much as answering a call. With the
 //! ticks coming from a thread, a busy server waits with no timeout at all.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
-/// The source of ping ticks shared by a service's WebSockets. Cheap to clone.
+/// The source of ping ticks shared by a service's WebSockets. Cheap to clone;
+/// its thread starts with the first WebSocket, so an HTTP-only service has none.
 #[derive(Debug, Clone)]
 pub(crate) struct Ticker {
-    notify: Arc<Notify>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    notify: Notify,
+    period: Option<Duration>,
+    started: Once,
 }
 
 impl Ticker {
-    /// Ticks every `period`; `None` never ticks. The thread ends at its first
-    /// tick after the last clone is dropped.
-    pub(crate) fn start(period: Option<Duration>) -> Ticker {
-        let notify = Arc::new(Notify::new());
-        if let Some(period) = period {
-            let ticks = Arc::downgrade(&notify);
-            let spawned = std::thread::Builder::new()
-                .name("rpc-ws-ticker".to_owned())
-                .stack_size(64 * 1024)
-                .spawn(move || loop {
-                    std::thread::sleep(period);
-                    match ticks.upgrade() {
-                        Some(notify) => notify.notify_waiters(),
-                        None => break,
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "no ticker thread: WebSockets will not be pinged");
-            }
+    /// Ticks every `period`; `None` never ticks.
+    pub(crate) fn new(period: Option<Duration>) -> Ticker {
+        Ticker {
+            shared: Arc::new(Shared {
+                notify: Notify::new(),
+                period,
+                started: Once::new(),
+            }),
         }
-        Ticker { notify }
     }
 
     /// The next tick. Pin it and call `enable` so that a tick that comes
     /// before its first poll is not missed.
     pub(crate) fn next(&self) -> Notified<'_> {
-        self.notify.notified()
+        if let Some(period) = self.shared.period {
+            self.shared
+                .started
+                .call_once(|| spawn(period, Arc::downgrade(&self.shared)));
+        }
+        self.shared.notify.notified()
+    }
+}
+
+/// The thread: it ends at its first tick after the last `Ticker` is dropped.
+fn spawn(period: Duration, ticks: Weak<Shared>) {
+    let spawned = std::thread::Builder::new()
+        .name("rpc-ws-ticker".to_owned())
+        .stack_size(64 * 1024)
+        .spawn(move || loop {
+            std::thread::sleep(period);
+            match ticks.upgrade() {
+                Some(shared) => shared.notify.notify_waiters(),
+                None => break,
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "no ticker thread: WebSockets will not be pinged");
     }
 }
 
@@ -56,14 +74,14 @@ mod tests {
 
     #[tokio::test]
     async fn ticks_every_period_and_never_without_one() {
-        let ticker = Ticker::start(Some(Duration::from_millis(20)));
+        let ticker = Ticker::new(Some(Duration::from_millis(20)));
         for _ in 0..3 {
             let tick = ticker.next();
             tokio::time::timeout(Duration::from_secs(5), tick)
                 .await
                 .expect("a tick within 5 s");
         }
-        let silent = Ticker::start(None);
+        let silent = Ticker::new(None);
         let waited = tokio::time::timeout(Duration::from_millis(100), silent.next()).await;
         assert!(waited.is_err(), "no period, no tick");
     }

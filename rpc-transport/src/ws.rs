@@ -225,7 +225,7 @@ where
     let config = &shared.config;
     // Both signals end the loop: each is one future for the connection's
     // life, not one made, registered and dropped at every turn.
-    let mut shutdown = std::pin::pin!(shutdown_signal(&shared.shutdown));
+    let mut shutdown = std::pin::pin!(shutdown_signal(shared.shutdown.clone()));
     let mut overflowed = std::pin::pin!(outbox.overflow.notified());
     let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
     // Silence is judged at ping ticks: a flag per frame, a clock read per tick.

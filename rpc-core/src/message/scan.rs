@@ -99,26 +99,24 @@ impl<'a> Cursor<'a> {
             self.skip_whitespace();
             self.eat(b':')?;
             self.skip_whitespace();
-            let slot = match &quoted[1..quoted.len() - 1] {
-                "jsonrpc" => Some(&mut members.jsonrpc),
-                "method" => Some(&mut members.method),
-                "id" => Some(&mut members.id),
-                "params" => {
-                    // Kept as a `RawValue`, for the method to read; only an
-                    // array or an object is worth the fast path.
-                    if members.params.is_some() || !matches!(self.peek(), Some(b'[' | b'{')) {
-                        return None;
-                    }
-                    members.params = Some(self.compound()?);
-                    None
+            let name = &quoted[1..quoted.len() - 1];
+            if name == "params" {
+                // Kept as a `RawValue`, for the method to read; only an array
+                // or an object is worth the fast path.
+                if members.params.is_some() || !matches!(self.peek(), Some(b'[' | b'{')) {
+                    return None;
                 }
-                _ => {
-                    self.value()?;
-                    None
-                }
-            };
-            if let Some(slot) = slot {
-                if slot.replace(self.value()?).is_some() {
+                members.params = Some(self.compound()?);
+            } else {
+                let value = self.value()?;
+                let slot = match name {
+                    "jsonrpc" => Some(&mut members.jsonrpc),
+                    "method" => Some(&mut members.method),
+                    "id" => Some(&mut members.id),
+                    _ => None,
+                };
+                // A repeated member is left to serde_json, which names it.
+                if slot.is_some_and(|slot| slot.replace(value).is_some()) {
                     return None;
                 }
             }
