@@ -13,9 +13,8 @@ use jsonrpsee::RpcModule;
 use serde::Deserialize;
 use serde_json::Value;
 
-use spec_methods as _;
-
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 struct Bench;
 
 #[derive(Deserialize)]

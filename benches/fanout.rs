@@ -22,9 +22,8 @@ use channels_rpc::{ChannelLayer, Consumer, InProcessLayer, RedisLayer, Server, S
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use spec_methods as _;
-
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 struct Chat;
 
 fn main() {

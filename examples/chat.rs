@@ -18,11 +18,10 @@ use std::sync::Arc;
 
 use channels_rpc::{ChannelLayer, Consumer, InProcessLayer, RedisLayer, Server, ServerConfig};
 
-// The chat methods live in the example methods crate.
-use spec_methods as _;
-
-/// Serves the chat methods.
+/// Serves the chat methods, which live in the example methods crate (with
+/// the specification's examples beside them).
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 struct Chat;
 
 fn arg(name: &str) -> Option<String> {

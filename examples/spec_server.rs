@@ -1,7 +1,7 @@
 //! Serves the JSON-RPC 2.0 specification's example methods (and `ping`,
 //! `echo`, `add`, `slow`, `boom`, `notify_me`, the seed's `mymodule.rpc.ping`)
 //! on POST /rpc/ and WebSocket /ws/. The methods live in the `spec-methods`
-//! crate, linked by `use spec_methods as _;`.
+//! crate, which the consumer includes: `#[consumer(include(spec_methods))]`.
 //!
 //! ```text
 //! cargo run --release --example spec_server -- --addr 127.0.0.1:0
@@ -9,12 +9,9 @@
 
 use channels_rpc::{rpc_method, Consumer, RpcError, Server};
 
-// Nothing here names the crate's items: without this line its methods would
-// not be linked (see "Linking caveats" in the README).
-use spec_methods as _;
-
-/// Serves every method registered for all consumers.
+/// Serves the `spec-methods` crate's methods and its own.
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 struct Spec;
 
 /// The seed README's method.

@@ -35,7 +35,7 @@ pub use rpc_macros::{rpc_method, rpc_notification, Consumer};
 pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 pub use rpc_transport::testing;
 pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
-pub use serde_json::{json, Value};
+pub use serde_json::{json, Number, Value};
 
 /// Not public API: what generated code names.
 #[doc(hidden)]

@@ -87,8 +87,8 @@ async fn jsonrpsee_http_client_calls() {
         .unwrap();
     let diff: i64 = client.request("subtract", rpc_params![42, 23]).await.unwrap();
     assert_eq!(diff, 19);
-    let sum: i64 = client.request("add", rpc_params![2]).await.unwrap();
-    assert_eq!(sum, 2);
+    let sum: i64 = client.request("add", rpc_params![2, 3]).await.unwrap();
+    assert_eq!(sum, 5);
     let echoed: Value = client
         .request("echo", rpc_params![json!({"nested": [1, "two", null]})])
         .await
@@ -176,7 +176,7 @@ async fn draft_status_mapping_option() {
     assert_eq!(not_found.status, 404);
     let app_error = post(
         &server,
-        r#"{"jsonrpc":"2.0","method":"read_config","params":["/nope"],"id":1}"#,
+        r#"{"jsonrpc":"2.0","method":"parse_int","params":["nope"],"id":1}"#,
     )
     .await;
     assert_eq!(app_error.status, 500);

@@ -1,9 +1,9 @@
 //! The examples as a user runs them: each takes `--addr 127.0.0.1:0`, prints
 //! `listening on HOST:PORT` first once bound, and answers there.
 //!
-//! `cargo test --workspace` builds the examples before running tests; when a
-//! binary is missing (a filtered `cargo test --test examples`), the test says
-//! so and skips.
+//! `cargo test --workspace` builds the examples before running tests; a
+//! binary that is missing (a filtered `cargo test --test examples`) fails the
+//! test, saying how to build it: an example not run is never a pass.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -11,20 +11,21 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
-fn example(name: &str) -> Option<PathBuf> {
+fn example(name: &str) -> PathBuf {
     // target/debug/deps/examples-HASH -> target/debug/examples/NAME
-    let path = std::env::current_exe()
-        .ok()?
-        .parent()?
-        .parent()?
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary is in target/PROFILE/deps")
         .join("examples")
         .join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: {} is not built (cargo build --examples)", path.display());
-        None
-    }
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace`, which builds the examples, or `cargo build --examples` first",
+        path.display()
+    );
+    path
 }
 
 /// Kills the child by pid when dropped.
@@ -73,7 +74,7 @@ fn post(addr: &str, body: &str) -> (u16, String) {
 
 #[test]
 fn quickstart_serves_the_seed_methods_and_prints_a_curl_line() {
-    let Some(path) = example("quickstart") else { return };
+    let path = example("quickstart");
     let (_server, addr, mut stdout) = start(path);
     let mut curl = String::new();
     stdout.read_line(&mut curl).unwrap();
@@ -92,7 +93,7 @@ fn quickstart_serves_the_seed_methods_and_prints_a_curl_line() {
 
 #[test]
 fn spec_server_serves_the_specification_methods() {
-    let Some(path) = example("spec_server") else { return };
+    let path = example("spec_server");
     let (_server, addr, _) = start(path);
     let (_, body) = post(
         &addr,
@@ -104,11 +105,19 @@ fn spec_server_serves_the_specification_methods() {
     );
     let (status, _) = post(&addr, r#"{"jsonrpc":"2.0","method":"notify_hello","params":[7]}"#);
     assert_eq!(status, 204);
+    // Nothing it serves reads the host on a client's say-so.
+    let (_, body) = post(
+        &addr,
+        r#"{"jsonrpc":"2.0","method":"read_config","params":["/etc/passwd"],"id":4}"#,
+    );
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32601, "{answer}");
+    assert!(!body.contains("root:"), "{body}");
 }
 
 #[test]
 fn chat_answers_over_http_with_the_in_process_layer() {
-    let Some(path) = example("chat") else { return };
+    let path = example("chat");
     let (_server, addr, _) = start(path);
     let (_, body) = post(
         &addr,

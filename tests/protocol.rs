@@ -13,8 +13,9 @@ use channels_rpc::{
 use common::{send, send_on, Everyone};
 use serde_json::{json, Value};
 
-/// The seed README's consumer.
+/// The seed README's consumer; it serves the spec methods' crate too.
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 struct MyConsumer;
 
 #[rpc_method("mymodule.rpc.ping", consumer = MyConsumer)]
@@ -71,7 +72,7 @@ async fn consumer_specific_methods_are_not_served_to_others() {
     assert_eq!(r["error"]["code"], -32601);
     let r = send(r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#).await.unwrap();
     assert_eq!(r["error"]["code"], -32601, "the context type ties whoami to MyConsumer");
-    // MyConsumer serves the methods meant for every consumer too.
+    // MyConsumer serves the unbound methods of the crate it includes too.
     assert_eq!(
         seed(r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
         "pong"
@@ -253,11 +254,23 @@ async fn optional_and_structured_parameters() {
     let r = send(r#"{"jsonrpc":"2.0","method":"add","params":[2],"id":1}"#)
         .await
         .unwrap();
-    assert_eq!(r["result"], 2);
+    assert_eq!(r["error"]["code"], -32602, "add requires `b`: {r}");
     let r = send(r#"{"jsonrpc":"2.0","method":"add","params":{"a":2,"b":3},"id":1}"#)
         .await
         .unwrap();
     assert_eq!(r["result"], 5);
+    let r = send(r#"{"jsonrpc":"2.0","method":"greet","params":["Ada"],"id":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(r["result"], "Hello, Ada!", "an omitted Option is None");
+    let r = send(r#"{"jsonrpc":"2.0","method":"greet","params":{"name":"Ada","greeting":"Hi"},"id":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(r["result"], "Hi, Ada!");
+    let r = send(r#"{"jsonrpc":"2.0","method":"sum","params":[1,2.5],"id":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(r["result"], json!(3.5), "a float in the input sums to a float");
     let r = send(r#"{"jsonrpc":"2.0","method":"geometry.mirror","params":[{"x":1,"y":-2}],"id":1}"#)
         .await
         .unwrap();
@@ -270,14 +283,19 @@ async fn optional_and_structured_parameters() {
 
 #[tokio::test]
 async fn foreign_errors_become_application_errors() {
-    let r = send(r#"{"jsonrpc":"2.0","method":"read_config","params":["/no/such/file"],"id":1}"#)
+    let r = send(r#"{"jsonrpc":"2.0","method":"parse_int","params":["12x"],"id":1}"#)
         .await
         .unwrap();
-    let message = r["error"]["message"].as_str().unwrap().to_owned();
+    // `ParseIntError`'s Display, as the seed's application error.
+    let message = "invalid digit found in string";
     assert_eq!(
         r["error"],
         json!({"code": -32000, "message": message, "data": [message]})
     );
+    let r = send(r#"{"jsonrpc":"2.0","method":"parse_int","params":["-42"],"id":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(r["result"], -42);
 }
 
 #[tokio::test]
@@ -458,12 +476,12 @@ async fn http_status_mapping() {
 fn apps_list_their_methods() {
     let app: App<MyConsumer> = MyConsumer::app();
     let seed = app.method("mymodule.rpc.ping").unwrap();
-    assert_eq!(seed.rust_name, "seed_ping");
-    assert_eq!(seed.params, ["fake_an_error"]);
-    assert!(seed.file.ends_with("protocol.rs"));
+    assert_eq!(seed.rust_name(), "seed_ping");
+    assert_eq!(seed.params(), ["fake_an_error"]);
+    assert!(seed.location().0.ends_with("protocol.rs"));
     let add = app.method("add").unwrap();
-    assert_eq!(add.doc, "Adds two numbers; `b` may be omitted.");
-    assert!(app.methods().iter().any(|m| m.name == "notify_hello"));
+    assert_eq!(add.doc(), "Adds two numbers.");
+    assert!(app.methods().iter().any(|m| m.name() == "notify_hello"));
     assert!(Everyone::app().method("mymodule.rpc.ping").is_none());
 }
 

@@ -65,6 +65,6 @@ fn app_panics_on_duplicates() {
 #[test]
 fn other_consumers_still_build() {
     let app = Bystander::app();
-    assert_eq!(app.method("shared").unwrap().rust_name, "shared_method");
+    assert_eq!(app.method("shared").unwrap().rust_name(), "shared_method");
     assert_eq!(app.methods().len(), 2);
 }

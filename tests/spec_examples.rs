@@ -126,12 +126,18 @@ async fn mixed_batch() {
     let r = sorted(r);
     let members = r.as_array().unwrap();
     assert_eq!(members.len(), 5, "{r}");
-    assert_eq!(members[0], json!({"jsonrpc": "2.0", "result": 7.0, "id": "1"}));
+    // The specification's answer, member by member (order free). Its error
+    // objects show code and message; ours add the detail in `data`.
+    assert_eq!(members[0], json!({"jsonrpc": "2.0", "result": 7, "id": "1"}));
     assert_eq!(members[1], json!({"jsonrpc": "2.0", "result": 19, "id": "2"}));
+    assert_eq!(members[2]["jsonrpc"], "2.0");
     assert_eq!(members[2]["error"]["code"], -32601);
+    assert_eq!(members[2]["error"]["message"], "Method not found");
     assert_eq!(members[2]["id"], "5");
     assert_eq!(members[3], json!({"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}));
+    assert_eq!(members[4]["jsonrpc"], "2.0");
     assert_eq!(members[4]["error"]["code"], -32600);
+    assert_eq!(members[4]["error"]["message"], "Invalid Request");
     assert_eq!(members[4]["id"], json!(null));
 }
 

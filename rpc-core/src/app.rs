@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::consumer::Consumer;
-use crate::context::{Connection, ConsumerId};
+use crate::context::Connection;
 use crate::dispatch::{Answer, Dispatcher, Reply};
 use crate::limits::Limits;
 use crate::registry::{MethodEntry, MethodTable, RegistryError};
@@ -61,7 +61,7 @@ impl<C: Consumer> App<C> {
     /// Builds the table, or says which methods collide.
     #[allow(clippy::result_large_err)]
     pub fn try_new() -> Result<Self, RegistryError> {
-        let table = MethodTable::for_consumer(ConsumerId::of::<C>())?;
+        let table = MethodTable::for_consumer::<C>()?;
         Ok(App {
             dispatcher: Arc::new(Dispatcher::new(table, Limits::default())),
             _consumer: PhantomData,
@@ -72,7 +72,7 @@ impl<C: Consumer> App<C> {
     pub fn limits(self, limits: Limits) -> Self {
         let mut dispatcher = Arc::try_unwrap(self.dispatcher).unwrap_or_else(|shared| {
             Dispatcher::new(
-                MethodTable::for_consumer(ConsumerId::of::<C>()).expect("built once already"),
+                MethodTable::for_consumer::<C>().expect("built once already"),
                 *shared.limits(),
             )
         });

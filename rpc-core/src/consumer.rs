@@ -47,9 +47,14 @@ impl Reject {
 /// }
 ///
 /// let app = Counter::app();
-/// assert_eq!(app.method("hits").map(|m| m.rust_name), Some("hits"));
+/// assert_eq!(app.method("hits").map(|m| m.rust_name()), Some("hits"));
 /// ```
 pub trait Consumer: ConsumerHooks + Sized + Send + Sync + 'static {
+    /// Where the methods not bound to any consumer come from: the consumer's
+    /// own crate, and the crates it names with `#[consumer(include(...))]`.
+    /// The derive writes it; see [`MethodSources`].
+    const METHOD_SOURCES: MethodSources;
+
     /// Makes the instance for a new connection.
     fn new(scope: &Scope) -> Self;
 
@@ -59,6 +64,80 @@ pub trait Consumer: ConsumerHooks + Sized + Send + Sync + 'static {
     fn app() -> crate::App<Self> {
         crate::App::new()
     }
+}
+
+/// The crates whose unbound methods (those without `consumer = T`) a
+/// consumer serves. A consumer serves exactly what its own code chose:
+///
+/// - methods bound to it (`#[rpc_method(consumer = C)]`, or taking `&C` or
+///   `&RpcContext<C>`), wherever they are declared;
+/// - unbound methods declared in the consumer's own crate;
+/// - unbound methods of another crate only when the consumer names that crate:
+///   `#[consumer(include(spec_methods))]`, which also links the crate.
+///
+/// Linking a crate never publishes its methods: a binary that depends on a
+/// crate of methods without including it serves none of them.
+///
+/// ```
+/// use channels_rpc::{rpc_method, Consumer};
+///
+/// /// Unbound: served by this crate's consumers.
+/// #[rpc_method]
+/// fn ping() -> &'static str {
+///     "pong"
+/// }
+///
+/// #[derive(Consumer, Default)]
+/// struct Api;
+///
+/// #[derive(Consumer, Default)]
+/// struct Admin;
+///
+/// /// Bound to `Admin`: no other consumer serves it.
+/// #[rpc_method(consumer = Admin)]
+/// fn shutdown() -> bool {
+///     true
+/// }
+///
+/// assert!(Api::app().method("ping").is_some());
+/// assert!(Api::app().method("shutdown").is_none());
+/// assert!(Admin::app().method("shutdown").is_some());
+/// assert_eq!(Api::METHOD_SOURCES.included(), &[] as &[&str]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodSources {
+    home_module: &'static str,
+    included: &'static [&'static str],
+}
+
+impl MethodSources {
+    /// The sources of a consumer declared in module `home_module` (its
+    /// `module_path!()`, whose first segment is its crate) that includes the
+    /// crates `included` (their names as in `use name;`).
+    pub const fn new(home_module: &'static str, included: &'static [&'static str]) -> Self {
+        MethodSources { home_module, included }
+    }
+
+    /// The consumer's own crate.
+    pub fn home_crate(&self) -> &'static str {
+        crate_of(self.home_module)
+    }
+
+    /// The other crates it includes.
+    pub fn included(&self) -> &'static [&'static str] {
+        self.included
+    }
+
+    /// True when unbound methods declared in module `module` are served.
+    pub fn serves_module(&self, module: &str) -> bool {
+        let krate = crate_of(module);
+        krate == self.home_crate() || self.included.contains(&krate)
+    }
+}
+
+/// The crate of a `module_path!()`: its first segment.
+fn crate_of(module: &str) -> &str {
+    module.split("::").next().unwrap_or(module)
 }
 
 /// Lifecycle hooks, like `connect` and `disconnect` of a Channels consumer.

@@ -226,7 +226,7 @@ impl<C> RpcContext<C> {
 
     /// The method's registered name.
     pub fn method(&self) -> &'static str {
-        self.call.entry.name
+        self.call.entry.name()
     }
 
     /// The protocol version of the request.
@@ -299,7 +299,7 @@ impl<C: Consumer> RpcContext<C> {
 impl<C> std::fmt::Debug for RpcContext<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RpcContext")
-            .field("method", &self.call.entry.name)
+            .field("method", &self.call.entry.name())
             .field("id", &self.call.id)
             .field("version", &self.call.version)
             .finish_non_exhaustive()

@@ -172,7 +172,7 @@ impl Dispatcher {
         };
         if call.entry.answers_later() {
             return Answer::Pending(Box::pin(async move {
-                let out = match (call.entry.call)(call.context()) {
+                let out = match call.entry.call(call.context()) {
                     Invoked::Ready(out) => out,
                     Invoked::Pending(future) => future.await,
                 };
@@ -202,7 +202,7 @@ impl Dispatcher {
         Answer::Pending(Box::pin(async move {
             let mut running = FuturesUnordered::new();
             for call in &calls {
-                match (call.entry.call)(call.context()) {
+                match call.entry.call(call.context()) {
                     Invoked::Ready(answer) => out.extend(answer),
                     Invoked::Pending(future) => running.push(future),
                 }
@@ -245,10 +245,10 @@ impl Dispatcher {
 /// Calls a sync method. Its wrapper always answers at once; were it ever to
 /// return a future, the call answers -32603 rather than block or panic.
 fn call_now(call: &Call<'_>) -> Option<Encoded> {
-    match (call.entry.call)(call.context()) {
+    match call.entry.call(call.context()) {
         Invoked::Ready(out) => out,
         Invoked::Pending(_) => {
-            tracing::error!(method = call.entry.name, "a sync method's wrapper returned a future");
+            tracing::error!(method = call.entry.name(), "a sync method's wrapper returned a future");
             call.id
                 .map(|id| response::error(call.version, Some(id), &RpcError::internal()))
         }

@@ -38,7 +38,7 @@ impl std::fmt::Debug for Invoked<'_> {
 
 fn decode<P: FromParams>(cx: &RpcContext) -> Result<P, RpcError> {
     let entry = cx.entry();
-    P::from_params(cx.params_raw(), entry.params, !entry.takes_params)
+    P::from_params(cx.params_raw(), entry.params(), !entry.takes_params())
 }
 
 /// The response to `outcome`, or none for a notification.

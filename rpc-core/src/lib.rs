@@ -40,7 +40,7 @@ mod response;
 pub mod scope;
 
 pub use app::App;
-pub use consumer::{Consumer, ConsumerHooks, Reject};
+pub use consumer::{Consumer, ConsumerHooks, MethodSources, Reject};
 pub use context::{AnyConsumer, Connection, ConsumerId, Inject, RpcContext};
 pub use dispatch::{Answer, Dispatcher, Reply, ReplyFuture, StatusMapping};
 pub use error::RpcError;
@@ -57,9 +57,10 @@ pub use scope::{Scope, Transport};
 /// `::channels_rpc::__private`.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::consumer::MethodSources;
     pub use crate::context::{ConsumerId, Inject, RpcContext};
     pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, ViaResult, ViaSerialize};
-    pub use crate::registry::{MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
+    pub use crate::registry::{EntryParts, MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
     pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};
     pub use core;
     pub use linkme::{self, distributed_slice};

@@ -12,6 +12,7 @@ use std::fmt;
 
 use linkme::distributed_slice;
 
+use crate::consumer::{Consumer, MethodSources};
 use crate::context::{ConsumerId, RpcContext};
 use crate::handler::Invoked;
 use crate::scope::Transport;
@@ -33,8 +34,18 @@ pub enum MethodKind {
 /// function and encodes the response.
 pub type CallFn = for<'a> fn(&'a RpcContext) -> Invoked<'a>;
 
-/// One registered method, as the macro describes it.
+/// One registered method: its name, how it is served, where it is defined.
+/// Read it through [`App::methods`](crate::App::methods); `#[rpc_method]`
+/// makes it.
 pub struct MethodEntry {
+    parts: EntryParts,
+}
+
+/// What `#[rpc_method]` writes into a [`MethodEntry`]. Not public API: the
+/// generated code's, through `::channels_rpc::__private`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct EntryParts {
     /// The JSON-RPC method name.
     pub name: &'static str,
     /// The Rust function's name.
@@ -68,17 +79,79 @@ pub struct MethodEntry {
 }
 
 impl MethodEntry {
+    /// The entry the macro describes. Not public API.
+    #[doc(hidden)]
+    pub const fn __new(parts: EntryParts) -> Self {
+        MethodEntry { parts }
+    }
+
+    /// The JSON-RPC method name.
+    pub fn name(&self) -> &'static str {
+        self.parts.name
+    }
+
+    /// The Rust function's name.
+    pub fn rust_name(&self) -> &'static str {
+        self.parts.rust_name
+    }
+
+    /// The module the function is declared in (`module_path!()`).
+    pub fn module(&self) -> &'static str {
+        self.parts.module
+    }
+
+    /// Method or notification handler.
+    pub fn kind(&self) -> MethodKind {
+        self.parts.kind
+    }
+
+    /// Runs on tokio's blocking pool (`#[rpc_method(blocking)]`).
+    pub fn is_blocking(&self) -> bool {
+        self.parts.blocking
+    }
+
+    /// An `async fn`.
+    pub fn is_async(&self) -> bool {
+        self.parts.is_async
+    }
+
+    /// The JSON parameter names, in order.
+    pub fn params(&self) -> &'static [&'static str] {
+        self.parts.params
+    }
+
+    /// True when the method receives the whole params (`&Params`), so that
+    /// parameters matching no argument are no error.
+    pub fn takes_params(&self) -> bool {
+        self.parts.takes_params
+    }
+
+    /// The function's doc comment.
+    pub fn doc(&self) -> &'static str {
+        self.parts.doc
+    }
+
+    /// Source file and line of the function.
+    pub fn location(&self) -> (&'static str, u32) {
+        (self.parts.file, self.parts.line)
+    }
+
+    /// Runs the generated wrapper for one call.
+    pub(crate) fn call<'a>(&self, cx: &'a RpcContext) -> Invoked<'a> {
+        (self.parts.call)(cx)
+    }
+
     /// True when the wrapper returns a future (an `async fn`, or a `blocking`
     /// function waiting for its thread); a sync method answers at once.
     pub fn answers_later(&self) -> bool {
-        self.is_async || self.blocking
+        self.parts.is_async || self.parts.blocking
     }
 
     /// The consumer this entry is restricted to, `None` for every consumer;
     /// an error if it names two different ones.
     fn consumer(&'static self) -> Result<Option<ConsumerId>, RegistryError> {
         let mut found: Option<ConsumerId> = None;
-        for consumer in self.consumers.iter().filter_map(|f| f()) {
+        for consumer in self.parts.consumers.iter().filter_map(|f| f()) {
             match found {
                 Some(first) if first.id != consumer.id => {
                     return Err(RegistryError::ConflictingConsumers {
@@ -96,8 +169,8 @@ impl MethodEntry {
     /// Whether the entry is served on `transport`.
     pub fn serves(&self, transport: Transport) -> bool {
         match transport {
-            Transport::WebSocket => self.websocket,
-            Transport::Http => self.http,
+            Transport::WebSocket => self.parts.websocket,
+            Transport::Http => self.parts.http,
             Transport::InProcess => true,
         }
     }
@@ -106,10 +179,13 @@ impl MethodEntry {
 impl fmt::Debug for MethodEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MethodEntry")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("function", &format_args!("{}::{}", self.module, self.rust_name))
-            .field("at", &format_args!("{}:{}", self.file, self.line))
+            .field("name", &self.parts.name)
+            .field("kind", &self.parts.kind)
+            .field(
+                "function",
+                &format_args!("{}::{}", self.parts.module, self.parts.rust_name),
+            )
+            .field("at", &format_args!("{}:{}", self.parts.file, self.parts.line))
             .finish_non_exhaustive()
     }
 }
@@ -126,8 +202,8 @@ pub struct Location {
 impl Location {
     fn of(entry: &MethodEntry) -> Self {
         Location {
-            function: format!("{}::{}", entry.module, entry.rust_name),
-            at: format!("{}:{}", entry.file, entry.line),
+            function: format!("{}::{}", entry.parts.module, entry.parts.rust_name),
+            at: format!("{}:{}", entry.parts.file, entry.parts.line),
         }
     }
 }
@@ -181,29 +257,37 @@ pub struct MethodTable {
 type Names = rustc_hash::FxHashMap<&'static str, &'static MethodEntry>;
 
 impl MethodTable {
-    /// The table of consumer `consumer` from all linked entries.
-    pub fn for_consumer(consumer: ConsumerId) -> Result<Self, RegistryError> {
-        Self::from_entries(&CHANNELS_RPC_METHODS, consumer)
+    /// The table of consumer `C` from all linked entries (see [`MethodSources`]
+    /// for which it serves).
+    pub fn for_consumer<C: Consumer>() -> Result<Self, RegistryError> {
+        Self::from_entries(&CHANNELS_RPC_METHODS, ConsumerId::of::<C>(), C::METHOD_SOURCES)
     }
 
-    /// The table of `consumer` from `entries`: those for every consumer and
-    /// those restricted to it.
-    pub fn from_entries(entries: &'static [MethodEntry], consumer: ConsumerId) -> Result<Self, RegistryError> {
+    /// The table of `consumer` from `entries`: those bound to it, and the
+    /// unbound ones that `sources` selects by their crate.
+    pub fn from_entries(
+        entries: &'static [MethodEntry],
+        consumer: ConsumerId,
+        sources: MethodSources,
+    ) -> Result<Self, RegistryError> {
         let mut table = MethodTable::default();
         for entry in entries {
-            match entry.consumer()? {
-                Some(only) if only.id != consumer.id => continue,
-                _ => {}
+            let served = match entry.consumer()? {
+                Some(only) => only.id == consumer.id,
+                None => sources.serves_module(entry.parts.module),
+            };
+            if !served {
+                continue;
             }
-            let (map, kind) = match entry.kind {
+            let (map, kind) = match entry.parts.kind {
                 MethodKind::Method => (&mut table.methods, "method"),
                 MethodKind::Notification => (&mut table.notifications, "notification"),
             };
-            if let Some(first) = map.insert(entry.name, entry) {
+            if let Some(first) = map.insert(entry.parts.name, entry) {
                 let (a, b) = order(Location::of(first), Location::of(entry));
                 return Err(RegistryError::Duplicate {
                     kind,
-                    name: entry.name,
+                    name: entry.parts.name,
                     consumer: consumer.name,
                     first: a,
                     second: b,
@@ -233,8 +317,8 @@ impl MethodTable {
     pub fn entries(&self) -> Vec<&'static MethodEntry> {
         let mut methods: Vec<_> = self.methods.values().copied().collect();
         let mut notifications: Vec<_> = self.notifications.values().copied().collect();
-        methods.sort_by_key(|e| e.name);
-        notifications.sort_by_key(|e| e.name);
+        methods.sort_by_key(|e| e.parts.name);
+        notifications.sort_by_key(|e| e.parts.name);
         methods.extend(notifications);
         methods
     }

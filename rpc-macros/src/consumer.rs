@@ -1,14 +1,19 @@
 //! `#[derive(Consumer)]`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::{Data, DeriveInput, Path};
+use quote::{quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::{Data, DeriveInput, Ident, Path, Token};
 
 /// Options of `#[consumer(...)]` on the struct.
 #[derive(Default)]
 struct ConsumerOptions {
     new: Option<Path>,
     hooks: bool,
+    /// Crates whose unbound methods the consumer serves, as written.
+    include: Vec<Ident>,
+    /// `include` was given (perhaps empty, which is an error reported once).
+    include_given: bool,
 }
 
 pub fn expand(input: TokenStream) -> TokenStream {
@@ -50,13 +55,35 @@ pub fn expand(input: TokenStream) -> TokenStream {
         }),
     };
     let hooks = (!options.hooks).then(|| quote!(impl #rpc::ConsumerHooks for #ident {}));
+    let names: Vec<String> = options.include.iter().map(ToString::to_string).collect();
+    // Naming each included crate in a `use` makes sure it is linked, so its
+    // methods are in the registry; one that does not resolve is reported at
+    // the user's token.
+    let links = options.include.iter().map(|krate| {
+        quote_spanned! {krate.span()=>
+            #[allow(unused_imports)]
+            use ::#krate as _;
+        }
+    });
+    let links = (!options.include.is_empty()).then(|| {
+        quote! {
+            #[doc(hidden)]
+            const _: () = {
+                #(#links)*
+            };
+        }
+    });
     quote! {
         impl #rpc::Consumer for #ident {
+            const METHOD_SOURCES: #rpc::MethodSources =
+                #rpc::MethodSources::new(::core::module_path!(), &[#(#names),*]);
+
             fn new(scope: &#rpc::Scope) -> Self {
                 #new
             }
         }
         #hooks
+        #links
     }
 }
 
@@ -73,8 +100,10 @@ fn options(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> ConsumerOp
             } else if meta.path.is_ident("hooks") {
                 options.hooks = true;
                 Ok(())
+            } else if meta.path.is_ident("include") {
+                include(&meta, &mut options)
             } else {
-                Err(meta.error("unknown option; expected `new = path` or `hooks`"))
+                Err(meta.error("unknown option; expected `new = path`, `hooks` or `include(crate, ...)`"))
             }
         });
         if let Err(e) = result {
@@ -82,4 +111,43 @@ fn options(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> ConsumerOp
         }
     }
     options
+}
+
+/// `include(crate_a, crate_b)`: crate names, each once, never this crate.
+fn include(meta: &syn::meta::ParseNestedMeta, options: &mut ConsumerOptions) -> syn::Result<()> {
+    if options.include_given {
+        return Err(meta.error("`include` is given more than once; list every crate in one `include(...)`"));
+    }
+    options.include_given = true;
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error("expected `include(crate, ...)`: the crates whose unbound methods this consumer serves"));
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let names = Punctuated::<Path, Token![,]>::parse_terminated(&content)?;
+    if names.is_empty() {
+        return Err(meta.error("`include()` names no crate; name at least one, or leave it out"));
+    }
+    for path in names {
+        let Some(name) = path.get_ident() else {
+            return Err(syn::Error::new_spanned(
+                &path,
+                "`include` takes crate names, not paths: methods are selected by the crate they are declared in",
+            ));
+        };
+        if name == "crate" || name == "self" || name == "super" {
+            return Err(syn::Error::new_spanned(
+                name,
+                "this crate's unbound methods are always served; `include` names other crates",
+            ));
+        }
+        if options.include.contains(name) {
+            return Err(syn::Error::new_spanned(
+                name,
+                format!("crate `{name}` is included more than once"),
+            ));
+        }
+        options.include.push(name.clone());
+    }
+    Ok(())
 }

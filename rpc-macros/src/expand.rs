@@ -171,7 +171,7 @@ pub fn registration(method: &Method) -> TokenStream {
     quote! {
         #[doc(hidden)]
         const _: () = {
-                        #(#param_items)*
+            #(#param_items)*
 
             // The wrapper is a closure in the entry's initializer, not a separate
             // function, so that the entry and the wrapper are type-checked as one
@@ -179,7 +179,7 @@ pub fn registration(method: &Method) -> TokenStream {
             #[#rpc::distributed_slice(#rpc::CHANNELS_RPC_METHODS)]
             #[linkme(crate = #rpc::linkme)]
             #[allow(clippy::unused_unit, clippy::let_unit_value, clippy::needless_borrow)]
-            static __RPC_ENTRY: #rpc::MethodEntry = #rpc::MethodEntry {
+            static __RPC_ENTRY: #rpc::MethodEntry = #rpc::MethodEntry::__new(#rpc::EntryParts {
                 name: #name,
                 rust_name: ::core::stringify!(#function),
                 module: ::core::module_path!(),
@@ -198,7 +198,7 @@ pub fn registration(method: &Method) -> TokenStream {
                     use #rpc::{ViaResult as _, ViaSerialize as _};
                     #body
                 },
-            };
+            });
         };
     }
 }

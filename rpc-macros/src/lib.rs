@@ -20,7 +20,10 @@ use model::Kind;
 ///
 /// `#[rpc_method]`, `#[rpc_method("name")]` or
 /// `#[rpc_method("name", consumer = T, websocket = bool, http = bool, blocking)]`.
-/// See the `channels-rpc` crate documentation for the rules.
+/// Without `consumer = T` the method is unbound: served by the consumers of
+/// the crate it is declared in, and by consumers elsewhere that name this
+/// crate in `#[consumer(include(...))]`. See the `channels-rpc` crate
+/// documentation for the rules.
 #[proc_macro_attribute]
 pub fn rpc_method(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::rpc_fn(Kind::Method, args.into(), item.into()).into()
@@ -35,9 +38,18 @@ pub fn rpc_notification(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Makes a struct a consumer: one instance per connection.
 ///
-/// Options, in `#[consumer(...)]`: `new = path` names a `fn(&Scope) -> Self`
-/// constructor (the default is `Default::default`); `hooks` says the struct
-/// implements `ConsumerHooks` itself (otherwise the default hooks are used).
+/// Options, in `#[consumer(...)]`:
+/// - `new = path` names a `fn(&Scope) -> Self` constructor (the default is
+///   `Default::default`);
+/// - `hooks` says the struct implements `ConsumerHooks` itself (otherwise the
+///   default hooks are used);
+/// - `include(crate_a, crate_b)` serves the unbound methods of those crates
+///   too, and links them.
+///
+/// A consumer serves exactly what its own code chose: methods bound to it
+/// (`consumer = T`, or a `&T` / `&RpcContext<T>` argument), unbound methods
+/// declared in its own crate, and unbound methods of the crates it includes.
+/// Linking a crate of methods never publishes them.
 #[proc_macro_derive(Consumer, attributes(consumer))]
 pub fn derive_consumer(input: TokenStream) -> TokenStream {
     consumer::expand(input.into()).into()

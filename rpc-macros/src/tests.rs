@@ -201,3 +201,13 @@ fn consumer_new_and_hooks() {
     }));
     insta::assert_snapshot!("consumer_new_and_hooks", text);
 }
+
+#[test]
+fn consumer_include() {
+    let text = pretty(consumer::expand(quote! {
+        #[derive(Default)]
+        #[consumer(include(spec_methods, billing))]
+        struct Api;
+    }));
+    insta::assert_snapshot!("consumer_include", text);
+}

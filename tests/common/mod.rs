@@ -1,17 +1,15 @@
 //! Helpers shared by the in-process protocol tests.
 #![allow(dead_code)]
 
-pub mod redis;
 pub mod ws;
 
 use channels_rpc::{App, Connection, Consumer, Scope, Transport};
 use serde_json::Value;
 
-// Link the user's method crate: nothing else in this binary names it.
-use spec_methods as _;
-
-/// A consumer that serves every method registered for all consumers.
+/// A consumer that serves the user's method crate, which it includes (and
+/// so links: nothing else in this binary names it).
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 pub struct Everyone;
 
 /// Sends `input` through `app` on a fresh connection of `transport`; the reply as text.

@@ -8,11 +8,9 @@ use std::net::SocketAddr;
 
 use channels_rpc::{Consumer, Limits, Server, ServerConfig};
 
-// Links the crate of methods: without it they would not be served.
-use spec_methods as _;
-
-/// Serves every method registered for all consumers.
+/// Serves the crate of methods it includes.
 #[derive(Consumer, Default)]
+#[consumer(include(spec_methods))]
 struct Bench;
 
 /// Binds `addr`, calls `ready` with the bound address, serves forever.

@@ -8,7 +8,7 @@
 
 pub mod chat;
 
-use channels_rpc::{json, rpc_method, rpc_notification, Params, RpcContext, RpcError, Value};
+use channels_rpc::{json, rpc_method, rpc_notification, Number, Params, RpcContext, RpcError, Value};
 use serde::{Deserialize, Serialize};
 
 /// The specification's `subtract`, by position or by name.
@@ -17,10 +17,21 @@ pub fn subtract(minuend: i64, subtrahend: i64) -> i64 {
     minuend - subtrahend
 }
 
-/// The specification's `sum`: any number of numbers.
+/// The specification's `sum`: any number of numbers. Integers sum to an
+/// integer (`[1,2,4]` gives `7`, as the specification shows); any other
+/// number, or a sum past the `i64` range, gives a float.
 #[rpc_method]
-pub fn sum(params: &Params) -> Result<f64, RpcError> {
-    Ok(params.parse::<Vec<f64>>()?.iter().sum())
+pub fn sum(params: &Params) -> Result<Number, RpcError> {
+    let numbers = params.parse::<Vec<Number>>()?;
+    let integers: Option<Vec<i64>> = numbers.iter().map(Number::as_i64).collect();
+    let exact = integers.and_then(|ints| ints.into_iter().try_fold(0i64, i64::checked_add));
+    Ok(match exact {
+        Some(total) => Number::from(total),
+        None => {
+            let total: f64 = numbers.iter().filter_map(Number::as_f64).sum();
+            Number::from_f64(total).ok_or_else(|| RpcError::application("the sum is not a finite number"))?
+        }
+    })
 }
 
 /// The specification's `update` (called as a notification).
@@ -59,17 +70,30 @@ pub fn echo(value: Value) -> Value {
     value
 }
 
-/// Adds two numbers; `b` may be omitted.
+/// Adds two numbers.
 #[rpc_method]
-pub fn add(a: i64, b: Option<i64>) -> i64 {
-    a + b.unwrap_or(0)
+pub fn add(a: i64, b: i64) -> Result<i64, RpcError> {
+    a.checked_add(b)
+        .ok_or_else(|| RpcError::application("the sum is out of the 64-bit integer range"))
 }
 
-/// Sleeps `ms` milliseconds, then returns `ms`.
+/// Greets `name`; `greeting` may be omitted (an `Option` parameter).
 #[rpc_method]
-pub async fn slow(ms: u64) -> u64 {
+pub fn greet(name: String, greeting: Option<String>) -> String {
+    format!("{}, {name}!", greeting.as_deref().unwrap_or("Hello"))
+}
+
+/// The longest sleep `slow` takes, so that no client holds a call longer.
+pub const SLOW_MAX_MS: u64 = 60_000;
+
+/// Sleeps `ms` milliseconds (at most [`SLOW_MAX_MS`]), then returns `ms`.
+#[rpc_method]
+pub async fn slow(ms: u64) -> Result<u64, RpcError> {
+    if ms > SLOW_MAX_MS {
+        return Err(RpcError::invalid_params(format!("`ms` is at most {SLOW_MAX_MS}")));
+    }
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-    ms
+    Ok(ms)
 }
 
 /// Panics, to show the -32603 path.
@@ -103,10 +127,12 @@ pub fn mirror(point: Point) -> Point {
     }
 }
 
-/// Fails with an error that is not an `RpcError`.
+/// Parses a decimal integer. Text that is not one fails with the standard
+/// library's `ParseIntError`: an error that is not an `RpcError`, answered as
+/// the application error `{"code":-32000,"message":M,"data":[M]}`.
 #[rpc_method]
-pub fn read_config(path: String) -> Result<String, std::io::Error> {
-    std::fs::read_to_string(path)
+pub fn parse_int(text: String) -> Result<i64, std::num::ParseIntError> {
+    text.trim().parse()
 }
 
 /// Tells what it knows of the call.

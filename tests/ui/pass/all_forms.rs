@@ -164,7 +164,7 @@ fn notified_blocking(value: String) {
 }
 
 fn entry(app: &[&'static MethodEntry], name: &str) -> Option<&'static MethodEntry> {
-    app.iter().copied().find(|e| e.name == name)
+    app.iter().copied().find(|e| e.name() == name)
 }
 
 fn main() {
@@ -193,7 +193,7 @@ fn main() {
     ] {
         let e =
             entry(&mine, name).unwrap_or_else(|| panic!("{name} is not registered for MyConsumer"));
-        assert_eq!(e.kind, MethodKind::Method, "{name}");
+        assert_eq!(e.kind(), MethodKind::Method, "{name}");
     }
     for name in [
         "notified",
@@ -203,7 +203,7 @@ fn main() {
     ] {
         let e =
             entry(&mine, name).unwrap_or_else(|| panic!("{name} is not registered for MyConsumer"));
-        assert_eq!(e.kind, MethodKind::Notification, "{name}");
+        assert_eq!(e.kind(), MethodKind::Notification, "{name}");
     }
     assert!(entry(&mine, "other_consumer").is_none());
     let other = Other::app().methods();
@@ -212,14 +212,14 @@ fn main() {
     assert!(entry(&other, "bare").is_some());
 
     let flags = entry(&mine, "forms.flags").unwrap();
-    assert!(!flags.websocket && flags.http);
+    assert!(!flags.serves(Transport::WebSocket) && flags.serves(Transport::Http));
     let ws = entry(&mine, "websocket_only").unwrap();
-    assert!(ws.websocket && !ws.http);
-    assert!(entry(&mine, "blocking").unwrap().blocking);
-    assert_eq!(entry(&mine, "optional").unwrap().params, ["a", "b", "c"]);
-    assert_eq!(entry(&mine, "mixed").unwrap().params, ["type", "count"]);
-    assert!(entry(&mine, "whole_params").unwrap().takes_params);
-    assert!(!entry(&mine, "mixed").unwrap().takes_params);
+    assert!(ws.serves(Transport::WebSocket) && !ws.serves(Transport::Http));
+    assert!(entry(&mine, "blocking").unwrap().is_blocking());
+    assert_eq!(entry(&mine, "optional").unwrap().params(), ["a", "b", "c"]);
+    assert_eq!(entry(&mine, "mixed").unwrap().params(), ["type", "count"]);
+    assert!(entry(&mine, "whole_params").unwrap().takes_params());
+    assert!(!entry(&mine, "mixed").unwrap().takes_params());
 
     // A few real calls through the generated wrappers.
     let app = MyConsumer::app();

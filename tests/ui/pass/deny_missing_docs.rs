@@ -37,6 +37,6 @@ pub mod nested {
 
 fn main() {
     let app = Documented::app();
-    assert_eq!(app.method("docs.ping").unwrap().doc, "A public method.");
+    assert_eq!(app.method("docs.ping").unwrap().doc(), "A public method.");
     assert!(app.method("nested").is_some());
 }

@@ -54,7 +54,7 @@ fn main() {
     let as_pointer: fn(i64, Option<i64>) -> i64 = add;
     assert_eq!(as_pointer(2, Some(2)), 4);
     assert_eq!(
-        Counter::app().method("math.checked_div").unwrap().rust_name,
+        Counter::app().method("math.checked_div").unwrap().rust_name(),
         "checked_div"
     );
 }

@@ -32,9 +32,13 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+#[cfg_attr(
+    not(has_redis),
+    ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_a_group() {
-    let Some(redis) = RedisServer::start() else { return };
+    let redis = RedisServer::start();
     let a = server_on(&redis).await;
     let b = server_on(&redis).await;
     let mut on_a = joined(a.local_addr(), "room").await;
@@ -71,9 +75,13 @@ async fn two_servers_share_a_group() {
     b.shutdown().await.unwrap();
 }
 
+#[cfg_attr(
+    not(has_redis),
+    ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn membership_is_dropped_when_connections_end() {
-    let Some(redis) = RedisServer::start() else { return };
+    let redis = RedisServer::start();
     let a = server_on(&redis).await;
     let first = joined(a.local_addr(), "lobby").await;
     let mut second = joined(a.local_addr(), "lobby").await;
@@ -92,9 +100,13 @@ async fn membership_is_dropped_when_connections_end() {
     a.shutdown().await.unwrap();
 }
 
+#[cfg_attr(
+    not(has_redis),
+    ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_mid_test_then_delivery_resumes() {
-    let Some(mut redis) = RedisServer::start() else { return };
+    let mut redis = RedisServer::start();
     let a = server_on(&redis).await;
     let b = server_on(&redis).await;
     let mut listener = joined(a.local_addr(), "ops").await;

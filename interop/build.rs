@@ -1,0 +1,81 @@
+//! Finds the real services the interop tests need, so that a test whose
+//! service is missing shows as ignored rather than passing:
+//! - `cfg(has_redis)`: `redis-server` is on the PATH;
+//! - `cfg(has_channels_redis)`: `python3` imports channels_redis, channels and django.
+//!
+//! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing service
+//! fails the build instead.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(has_redis)");
+    println!("cargo::rustc-check-cfg=cfg(has_channels_redis)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    println!("cargo::rerun-if-env-changed=CHANNELS_RPC_REQUIRE_SERVICES");
+    println!("cargo::rerun-if-changed=build.rs");
+    let required = env::var("CHANNELS_RPC_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+
+    let redis = on_path("redis-server");
+    match &redis {
+        Some(path) => {
+            println!("cargo::rustc-cfg=has_redis");
+            println!("cargo::rerun-if-changed={}", path.display());
+        }
+        None if required => panic!("redis-server is not on the PATH (apt-get install redis-server)"),
+        None => {
+            // Installing it changes one of these directories: rerun then.
+            for dir in env::split_paths(&env::var_os("PATH").unwrap_or_default()).filter(|d| d.is_dir()) {
+                println!("cargo::rerun-if-changed={}", dir.display());
+            }
+            println!("cargo::warning=redis-server not found: the Redis tests are ignored");
+        }
+    }
+
+    // Installing a package changes its directory: rerun then.
+    for dir in python_site_dirs() {
+        println!("cargo::rerun-if-changed={}", dir.display());
+    }
+    if redis.is_some() && python_imports("import channels_redis.pubsub, channels, django") {
+        println!("cargo::rustc-cfg=has_channels_redis");
+    } else if required {
+        panic!("python3 cannot import channels_redis with redis-server present (pip install channels_redis)");
+    } else {
+        println!("cargo::warning=python3 with channels_redis not found: the Django compatibility tests are ignored");
+    }
+}
+
+/// The executable `name` in one of the PATH's directories, which are watched too.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path).find_map(|dir| {
+        let candidate = dir.join(name);
+        candidate.is_file().then_some(candidate)
+    })
+}
+
+fn python_imports(statement: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", statement])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn python_site_dirs() -> Vec<PathBuf> {
+    let Ok(out) = Command::new("python3")
+        .args(["-c", "import site; print('\\n'.join(site.getsitepackages()))"])
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect()
+}
