@@ -29,12 +29,33 @@
 //! ```
 #![deny(missing_docs)]
 
-pub use rpc_core::*;
+// The attributes and the derive.
 pub use rpc_macros::{rpc_method, rpc_notification, Consumer};
+
+// Consumers, their hooks, and which methods they serve.
+/// The trait behind `#[derive(Consumer)]`.
+pub use rpc_core::Consumer;
+pub use rpc_core::{App, ConsumerHooks, MethodSources, Reject};
+
+// What a method receives and returns.
+pub use rpc_core::{AnyConsumer, Connection, Inject, Params, RpcContext, RpcError, Scope, Transport, Version};
+
+// Introspection of a consumer's table, and why one cannot be built.
+pub use rpc_core::{MethodEntry, MethodKind, RegistryError};
+
+// Answers, limits and HTTP statuses.
+pub use rpc_core::{Limits, Reply, StatusMapping};
+
+// Server push and channel layers.
+pub use rpc_core::{ChannelLayer, ConnectionHandle, InProcessLayer, LayerError, PushError};
 #[cfg(feature = "redis")]
 pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
+
+// Serving.
 pub use rpc_transport::testing;
 pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
+
+// JSON values, for params and results.
 pub use serde_json::{json, Number, Value};
 
 /// Not public API: what generated code names.

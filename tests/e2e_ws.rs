@@ -43,7 +43,7 @@ static DISCONNECTS: Mutex<Vec<(String, u16)>> = Mutex::new(Vec::new());
 /// Records its lifecycle under the tag of the `x-test` header; refuses
 /// connections that send `x-reject`; picks the `jsonrpc` subprotocol if offered.
 #[derive(Consumer)]
-#[consumer(new = Recorder::new, hooks)]
+#[consumer(new = Recorder::new, hooks, include(spec_methods))]
 struct Recorder {
     tag: String,
     served: std::sync::atomic::AtomicU64,

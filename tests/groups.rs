@@ -13,7 +13,7 @@ use common::Everyone;
 
 /// Answers layer messages of other types by pushing them to its client.
 #[derive(Consumer, Default)]
-#[consumer(hooks)]
+#[consumer(hooks, include(spec_methods))]
 struct Reactive;
 
 impl ConsumerHooks for Reactive {

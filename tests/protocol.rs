@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use channels_rpc::{
-    rpc_method, Answer, App, Connection, Consumer, Limits, RpcContext, RpcError, Scope, StatusMapping, Transport,
+    rpc_method, App, Connection, Consumer, Limits, RpcContext, RpcError, Scope, StatusMapping, Transport,
 };
 use common::{send, send_on, Everyone};
+use rpc_core::Answer;
 use serde_json::{json, Value};
 
 /// The seed README's consumer; it serves the spec methods' crate too.

@@ -140,7 +140,8 @@ impl Dispatcher {
     /// answers most messages this way without building or boxing a future.
     ///
     /// ```
-    /// use channels_rpc::{Answer, Connection, Consumer, Scope, Transport};
+    /// use channels_rpc::{Connection, Consumer, Scope, Transport};
+    /// use rpc_core::Answer;
     /// # #[derive(Consumer, Default)] struct C;
     /// let app = C::app();
     /// let conn = Connection::for_consumer::<C>(Scope::new(Transport::InProcess, "/"));
