@@ -29,7 +29,7 @@ impl ConsumerHooks for MyConsumer {
     }
 }
 
-/// Answers "pong"; served by every consumer.
+/// Answers "pong"; unbound, so served by every consumer of this crate.
 #[rpc_method]
 fn ping() -> &'static str {
     "pong"

@@ -27,7 +27,7 @@ impl Reject {
 }
 
 /// A consumer: one instance per connection holds that connection's state, and
-/// the methods registered for it (or for every consumer) serve its calls.
+/// the methods it serves (see [`MethodSources`]) answer its calls.
 ///
 /// Implement it with `#[derive(Consumer)]`, which also supplies default hooks.
 ///
@@ -180,5 +180,24 @@ pub trait ConsumerHooks: Send + Sync {
         let _ = connection;
         tracing::debug!(r#type = ?message.get("type"), "layer message with no handler");
         async {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MethodSources;
+
+    #[test]
+    fn sources_select_unbound_methods_by_their_crate() {
+        let sources = MethodSources::new("my_app::api", &["spec_methods"]);
+        assert_eq!(sources.home_crate(), "my_app");
+        assert!(sources.serves_module("my_app"));
+        assert!(sources.serves_module("my_app::deep::inside"));
+        assert!(sources.serves_module("spec_methods::chat"));
+        // A crate whose name only starts like an included one is not included.
+        assert!(!sources.serves_module("spec"));
+        assert!(!sources.serves_module("spec_methods_extra"));
+        assert!(!sources.serves_module("my_app_plugins::api"));
+        assert!(!sources.serves_module("other"));
     }
 }

@@ -147,7 +147,7 @@ impl MethodEntry {
         self.parts.is_async || self.parts.blocking
     }
 
-    /// The consumer this entry is restricted to, `None` for every consumer;
+    /// The consumer this entry is bound to, `None` when unbound;
     /// an error if it names two different ones.
     fn consumer(&'static self) -> Result<Option<ConsumerId>, RegistryError> {
         let mut found: Option<ConsumerId> = None;
