@@ -27,6 +27,11 @@
 //!     r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"fake_error","data":["fake_error"]},"id":1}"#
 //! );
 //! ```
+//!
+//! A consumer serves exactly what its code chose: methods bound to it
+//! (`consumer = T`), unbound methods of its own crate, and unbound methods of
+//! the crates it names in `#[consumer(include(...))]` (see [`MethodSources`]).
+//! Linking a crate of methods never publishes them.
 #![deny(missing_docs)]
 
 // The attributes and the derive.
