@@ -20,9 +20,11 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
-use crate::http::plain;
+use crate::response::plain;
+use crate::shutdown::shutdown_signal;
 use crate::service::{BoxedResponse, RpcService};
 use crate::stats::{ConnectionGuard, Stats};
+use crate::watchdog::{Activity, Expired, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -208,7 +210,7 @@ impl Listening {
 
     /// The channel layer, to send to groups from outside any connection.
     pub fn layer(&self) -> Arc<dyn ChannelLayer> {
-        self.config.layer.clone()
+        self.config.channel_layer().clone()
     }
 
     /// Serves until the process ends.
@@ -244,13 +246,20 @@ impl Listening {
             shutdown_tx,
             stats,
         } = self;
-        // HTTP/1.1 alone skips the protocol sniffing that h2c needs on every read.
+        // HTTP/1.1 alone skips the protocol sniffing that h2c needs on every
+        // read. Neither has a hyper timer: the watchdog times connections out.
         let http1 = {
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(hyper_util::rt::TokioTimer::new());
+            builder.header_read_timeout(None);
             builder
         };
-        let auto = config.h2c.then(|| auto::Builder::new(TokioExecutor::new()));
+        let auto = config.h2c().then(|| {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().header_read_timeout(None);
+            builder
+        });
+        let timeouts = Timeouts::new(&config);
+        let max_connections = config.max_connections();
         tokio::pin!(signal);
         loop {
             tokio::select! {
@@ -264,23 +273,38 @@ impl Listening {
                             continue;
                         }
                     };
+                    // Past the cap, close at once: nothing is read or written,
+                    // the client sees the connection closed.
+                    if stats.connections() + stats.websockets() >= max_connections {
+                        tracing::debug!(%peer, max_connections, "connection refused: too many open");
+                        drop(stream);
+                        continue;
+                    }
                     let _ = stream.set_nodelay(true);
+                    let activity = Arc::new(Activity::default());
                     let router = router.clone();
+                    let watched = activity.clone();
                     let service = hyper::service::service_fn(move |req| {
+                        let busy = watched.request();
                         let response = router.respond(req, peer);
-                        async move { Ok::<_, Infallible>(response.await) }
+                        async move {
+                            let response = response.await;
+                            drop(busy);
+                            Ok::<_, Infallible>(response)
+                        }
                     });
                     let guard = stats.connection();
-                    let io = TokioIo::new(stream);
+                    let io = TokioIo::new(Watched::new(stream, activity.clone()));
                     let shutdown = shutdown_tx.subscribe();
+                    let watch = (Watch::new(activity), timeouts.clone());
                     match &auto {
                         Some(auto) => {
                             let connection = auto.serve_connection_with_upgrades(io, service).into_owned();
-                            spawn_connection(connection, shutdown, guard, |c| c.graceful_shutdown());
+                            spawn_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown());
                         }
                         None => {
                             let connection = http1.serve_connection(io, service).with_upgrades();
-                            spawn_connection(connection, shutdown, guard, |c| c.graceful_shutdown());
+                            spawn_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown());
                         }
                     }
                 }
@@ -290,7 +314,7 @@ impl Listening {
         drop(listener);
         let _ = shutdown_tx.send(true);
         let closed = stats.all_closed();
-        if tokio::time::timeout(config.shutdown_timeout + Duration::from_secs(1), closed)
+        if tokio::time::timeout(config.shutdown_timeout() + Duration::from_secs(1), closed)
             .await
             .is_err()
         {
@@ -300,12 +324,24 @@ impl Listening {
     }
 }
 
+/// How a connection's task ended.
+enum Ended<T> {
+    /// The connection ended by itself.
+    Done(T),
+    /// The server is shutting down.
+    Shutdown,
+    /// The watchdog found it past a timeout.
+    Expired(Expired),
+}
+
 /// Serves one accepted connection in its own task; on shutdown, lets it
-/// finish the request in progress and close (`graceful`).
+/// finish the request in progress and close (`graceful`); past a timeout of
+/// the watchdog's, drops it.
 fn spawn_connection<F, E>(
     connection: F,
     shutdown: watch::Receiver<bool>,
     guard: ConnectionGuard,
+    (mut watch, timeouts): (Watch, Timeouts),
     graceful: fn(Pin<&mut F>),
 ) where
     F: Future<Output = Result<(), E>> + Send + 'static,
@@ -314,52 +350,41 @@ fn spawn_connection<F, E>(
     tokio::spawn(async move {
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
-        let ended = match until_shutdown(connection.as_mut(), shutdown).await {
-            Some(ended) => ended,
-            None => {
+        let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
+        let mut tick = std::pin::pin!(timeouts.ticker.next());
+        tick.as_mut().enable();
+        let ended = std::future::poll_fn(|cx| {
+            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Ended::Done(ended));
+            }
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ended::Shutdown);
+            }
+            while tick.as_mut().poll(cx).is_ready() {
+                tick.set(timeouts.ticker.next());
+                tick.as_mut().enable();
+                if let Some(expired) = watch.check(&timeouts) {
+                    return Poll::Ready(Ended::Expired(expired));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        let ended = match ended {
+            Ended::Done(ended) => ended,
+            Ended::Shutdown => {
                 graceful(connection.as_mut());
                 connection.await
+            }
+            Ended::Expired(expired) => {
+                tracing::debug!(?expired, "connection timed out");
+                return;
             }
         };
         if let Err(e) = ended {
             tracing::debug!(error = %e, "connection ended with an error");
         }
     });
-}
-
-/// Drives `connection` until it ends (`Some`) or the server shuts down (`None`).
-async fn until_shutdown<F: Future>(mut connection: Pin<&mut F>, shutdown: watch::Receiver<bool>) -> Option<F::Output> {
-    let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
-            return Poll::Ready(Some(ended));
-        }
-        shutdown.as_mut().poll(cx).map(|()| None)
-    })
-    .await
-}
-
-/// Completes when the server shuts down (or is gone), for a task that polls
-/// it on every wake-up, for as long as it lives. The first poll registers the
-/// task's waker; later polls only read the signal's version, an atomic load,
-/// instead of polling the notification again (a lock each time). Made for one
-/// task: polled from another, it would not wake that one.
-pub(crate) fn shutdown_signal(shutdown: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    let version = shutdown.clone();
-    let mut signal = shutdown;
-    async move {
-        let mut changed = std::pin::pin!(signal.changed());
-        let mut registered = false;
-        std::future::poll_fn(|cx| {
-            // A closed channel (`Err`) means shutdown as well.
-            if registered && !version.has_changed().unwrap_or(true) {
-                return Poll::Pending;
-            }
-            registered = true;
-            changed.as_mut().poll(cx).map(|_| ())
-        })
-        .await
-    }
 }
 
 /// A server running in its own task.

@@ -92,10 +92,10 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         consumer.connect(&mut scope).await?;
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (shutdown_tx, shutdown) = watch::channel(false);
-        let limits = self.config.limits;
+        let limits = self.config.limits();
         let ws_config = ws::websocket_config(&self.config);
         let shared = WsShared {
-            ticker: Ticker::new(self.config.ping_interval),
+            ticker: Ticker::new(self.config.ping_interval()),
             config: self.config,
             shutdown,
             stats: Stats::default(),
@@ -231,7 +231,7 @@ impl<C: Consumer> HttpCommunicator<C> {
 
     /// Sets the configuration.
     pub fn config(mut self, config: ServerConfig) -> Self {
-        self.app = self.app.limits(config.limits);
+        self.app = self.app.limits(config.limits());
         self.config = config;
         self
     }
