@@ -171,7 +171,7 @@ async fn status_codes_and_headers() {
 
 #[tokio::test]
 async fn draft_status_mapping_option() {
-    let server = start(ServerConfig::default().status_mapping(StatusMapping::Draft)).await;
+    let server = start(ServerConfig::builder().status_mapping(StatusMapping::Draft).build().unwrap()).await;
     let not_found = post(&server, r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
     assert_eq!(not_found.status, 404);
     let app_error = post(
@@ -187,7 +187,7 @@ async fn draft_status_mapping_option() {
 #[tokio::test]
 async fn body_limit_answers_413_and_the_server_goes_on() {
     let limits = channels_rpc::Limits::default().max_message_size(1024);
-    let server = start(ServerConfig::default().limits(limits)).await;
+    let server = start(ServerConfig::builder().limits(limits).build().unwrap()).await;
     let big = format!(
         r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
         "x".repeat(4096)
