@@ -28,8 +28,8 @@ use crate::config::ConfigError;
 /// - `Access-Control-Allow-Credentials: true` only when
 ///   [`allow_credentials`](Self::allow_credentials) is on, which needs a list
 ///   of origins (browsers refuse credentials with `*`);
-/// - `Vary: origin, access-control-request-method,
-///   access-control-request-headers` appended to any `Vary` already there.
+/// - `Vary: origin` when the answer depends on the origin (a list of
+///   origins), appended to any `Vary` the response already has, never replacing it.
 ///
 /// ```
 /// use channels_rpc::{Cors, ServerConfig};
@@ -203,5 +203,28 @@ mod tests {
         assert!(Cors::origins(["https://ok.example:8443", "http://localhost:3000"]).is_ok());
         assert!(Cors::any().allow_credentials(true).layer().is_err());
         assert!(Cors::any().allow_headers(["bad header"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn vary_is_appended_to_the_inner_answers() {
+        use http::{header, Request, Response};
+        use tower::{ServiceBuilder, ServiceExt};
+
+        let layer = Cors::origins(["https://app.example"]).unwrap().layer().unwrap();
+        let service = ServiceBuilder::new().layer(layer).service_fn(|_req: Request<()>| async {
+            let mut response = Response::new(String::new());
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let request = Request::post("/rpc/")
+            .header(header::ORIGIN, "https://app.example")
+            .body(())
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["accept-encoding", "origin"]);
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
     }
 }
