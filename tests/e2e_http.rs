@@ -171,7 +171,13 @@ async fn status_codes_and_headers() {
 
 #[tokio::test]
 async fn draft_status_mapping_option() {
-    let server = start(ServerConfig::builder().status_mapping(StatusMapping::Draft).build().unwrap()).await;
+    let server = start(
+        ServerConfig::builder()
+            .status_mapping(StatusMapping::Draft)
+            .build()
+            .unwrap(),
+    )
+    .await;
     let not_found = post(&server, r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
     assert_eq!(not_found.status, 404);
     let app_error = post(
@@ -401,7 +407,10 @@ async fn cors_credentials_are_opt_in() {
 
 #[tokio::test]
 async fn cors_vary_lists_what_the_answer_depends_on() {
-    let server = start(cors_config(channels_rpc::Cors::origins(["https://app.example"]).unwrap())).await;
+    let server = start(cors_config(
+        channels_rpc::Cors::origins(["https://app.example"]).unwrap(),
+    ))
+    .await;
     let call = raw(
         &server,
         "POST",
@@ -416,7 +425,10 @@ async fn cors_vary_lists_what_the_answer_depends_on() {
         &server,
         "OPTIONS",
         "/rpc/",
-        &[("origin", "https://app.example"), ("access-control-request-method", "POST")],
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
         "",
     )
     .await;
@@ -440,7 +452,13 @@ async fn cors_vary_lists_what_the_answer_depends_on() {
 #[test]
 fn cors_misconfiguration_is_an_error() {
     use channels_rpc::Cors;
-    for bad in ["app.example", "https://app.example/", "https://app.example/rpc", "*", "ftp://x.example"] {
+    for bad in [
+        "app.example",
+        "https://app.example/",
+        "https://app.example/rpc",
+        "*",
+        "ftp://x.example",
+    ] {
         let err = Cors::origins(["https://ok.example", bad]).expect_err(bad);
         assert!(err.to_string().contains(bad), "{err}");
     }

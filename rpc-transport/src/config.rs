@@ -418,7 +418,10 @@ impl ServerConfigBuilder {
             }
         };
         if config.limits.message_size() == 0 {
-            return Err(ConfigError::new("limits", "max_message_size 0 would refuse every message"));
+            return Err(ConfigError::new(
+                "limits",
+                "max_message_size 0 would refuse every message",
+            ));
         }
         if config.max_in_flight == 0 {
             return Err(ConfigError::new(

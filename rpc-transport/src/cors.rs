@@ -211,13 +211,15 @@ mod tests {
         use tower::{ServiceBuilder, ServiceExt};
 
         let layer = Cors::origins(["https://app.example"]).unwrap().layer().unwrap();
-        let service = ServiceBuilder::new().layer(layer).service_fn(|_req: Request<()>| async {
-            let mut response = Response::new(String::new());
-            response
-                .headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            Ok::<_, std::convert::Infallible>(response)
-        });
+        let service = ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|_req: Request<()>| async {
+                let mut response = Response::new(String::new());
+                response
+                    .headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                Ok::<_, std::convert::Infallible>(response)
+            });
         let request = Request::post("/rpc/")
             .header(header::ORIGIN, "https://app.example")
             .body(())
@@ -225,6 +227,9 @@ mod tests {
         let response = service.oneshot(request).await.unwrap();
         let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
         assert_eq!(vary, ["accept-encoding", "origin"]);
-        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
     }
 }

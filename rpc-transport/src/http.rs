@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::future::Either;
+use futures_util::FutureExt;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use futures_util::future::Either;
-use futures_util::FutureExt;
 use rpc_core::{Answer, App, Connection, Consumer, Scope, Transport};
 use tower_http::cors::CorsLayer;
 use tower_layer::Layer;

@@ -30,8 +30,8 @@ mod watchdog;
 mod ws;
 
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
-pub use origin::AllowedOrigins;
 pub use cors::Cors;
+pub use origin::AllowedOrigins;
 pub use server::{Listening, Server, ServerHandle};
 pub use service::RpcService;
 pub use stats::Stats;

@@ -21,8 +21,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
 use crate::response::plain;
-use crate::shutdown::shutdown_signal;
 use crate::service::{BoxedResponse, RpcService};
+use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
 use crate::watchdog::{Activity, Expired, Timeouts, Watch, Watched};
 

@@ -84,8 +84,13 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         self
     }
 
-    /// Runs the consumer's connect hook; on acceptance, the open connection.
+    /// Checks the `Origin` as the server does (403 past it), runs the
+    /// consumer's connect hook; on acceptance, the open connection.
     pub async fn connect(self) -> Result<OpenWebsocket, Reject> {
+        // The server's origin check, as a real handshake meets it.
+        if !self.config.allowed_origins().allows(&self.headers) {
+            return Err(Reject::forbidden("origin not allowed"));
+        }
         let mut scope = rpc_core::Scope::new(Transport::WebSocket, self.path);
         *scope.headers_mut() = self.headers;
         let consumer = C::new(&scope);
