@@ -2,7 +2,6 @@
 //! built by [`ServerConfigBuilder`], which refuses a configuration that would
 //! hang or refuse every connection.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use rpc_core::{ChannelLayer, InProcessLayer, Limits, StatusMapping};
 use tower_http::cors::CorsLayer;
 
 use crate::cors::Cors;
+pub use crate::error::ConfigError;
 use crate::origin::AllowedOrigins;
 
 /// Transport settings, read through getters; made by
@@ -54,42 +54,6 @@ pub struct ServerConfig {
     keep_alive_timeout: Duration,
     max_connections: usize,
     allowed_origins: AllowedOrigins,
-}
-
-/// A setting [`ServerConfigBuilder::build`] (or a [`Cors`] constructor) refused:
-/// which one, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    setting: &'static str,
-    reason: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(setting: &'static str, reason: impl Into<String>) -> Self {
-        ConfigError {
-            setting,
-            reason: reason.into(),
-        }
-    }
-
-    /// The setting at fault, as its builder method is named (`"max_in_flight"`).
-    pub fn setting(&self) -> &'static str {
-        self.setting
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid server configuration: `{}`: {}", self.setting, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl From<ConfigError> for std::io::Error {
-    fn from(e: ConfigError) -> Self {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
-    }
 }
 
 impl ServerConfig {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// Cross-origin settings for JSON-RPC over HTTP, off unless configured
 /// ([`ServerConfigBuilder::cors`](crate::config::ServerConfigBuilder::cors)).

@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod cors;
+mod error;
 pub mod http;
 pub mod origin;
 mod response;

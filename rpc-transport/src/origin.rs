@@ -3,7 +3,7 @@
 
 use http::{header, HeaderMap};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// The `Origin`s allowed to open a WebSocket, modelled on Django Channels'
 /// `OriginValidator` (`channels/security/websocket.py`). A refused handshake

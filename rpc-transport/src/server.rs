@@ -46,6 +46,20 @@ type MakeEndpoint = Box<dyn FnOnce(&ServerConfig, &watch::Receiver<bool>, &Stats
 
 /// Builds a server: bind an address, mount consumers on paths, serve.
 ///
+/// Safe by default (each limit is a [`ServerConfig`] setting):
+/// - a request's head must arrive within 10 s of the connection's start or
+///   of its first byte after an idle spell, on HTTP/1.1 and h2c alike, the
+///   protocol sniffing included (`header_read_timeout`);
+/// - an HTTP connection with no request in progress is closed after 60 s
+///   (`keep_alive_timeout`);
+/// - past 10,000 open connections, HTTP and WebSocket together, new ones are
+///   closed as soon as they are accepted, without a response: a 503 would mean
+///   reading the request first, holding the descriptor the cap is there to
+///   save; accepting resumes as soon as one closes (`max_connections`);
+/// - a WebSocket handshake from another site's page is refused with 403
+///   before the consumer's connect hook runs ([`AllowedOrigins`](crate::AllowedOrigins));
+/// - no CORS headers unless [`Cors`](crate::Cors) is configured.
+///
 /// ```no_run
 /// use channels_rpc::{Consumer, Server};
 ///
