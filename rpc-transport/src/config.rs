@@ -83,6 +83,8 @@ impl ServerConfig {
     /// descriptor limit, leaving room for the layer's, the logs' and the
     /// accept backlog's.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+    /// Serve h2c beside HTTP/1.1: on.
+    pub const DEFAULT_H2C: bool = true;
     /// The smallest WebSocket read buffer accepted.
     pub const MIN_WEBSOCKET_READ_BUFFER: usize = 256;
 
@@ -212,7 +214,7 @@ impl Default for ServerConfig {
             cors_layer: None,
             layer: Arc::new(InProcessLayer::default()),
             websocket_read_buffer: Self::DEFAULT_WEBSOCKET_READ_BUFFER,
-            h2c: true,
+            h2c: Self::DEFAULT_H2C,
             header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
             keep_alive_timeout: Self::DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
@@ -292,7 +294,8 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// Serves HTTP/2 with prior knowledge (h2c) beside HTTP/1.1 (default on).
+    /// Serves HTTP/2 with prior knowledge (h2c) beside HTTP/1.1
+    /// (default [`ServerConfig::DEFAULT_H2C`], on).
     /// Off, the server speaks HTTP/1.1 only and skips sniffing the protocol.
     pub fn h2c(mut self, on: bool) -> Self {
         self.config.h2c = on;

@@ -18,7 +18,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,29 +34,40 @@ const MIN_TICK: Duration = Duration::from_millis(5);
 /// What a connection is doing, shared by its I/O, its requests and its watchdog.
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
-    /// Requests in progress.
-    busy: AtomicUsize,
+    /// The requests in progress (low 32 bits) and a generation (high 32 bits)
+    /// bumped at every change of state, so that the watchdog sees changes
+    /// between its ticks: one atomic add per request start and end.
+    state: AtomicU64,
     /// With no request in progress: idle (true) or reading a head (false).
     idle: AtomicBool,
-    /// Bumped at every change of state, so the watchdog sees changes between ticks.
-    generation: AtomicU32,
 }
+
+const BUSY: u64 = 1;
+const BUSY_MASK: u64 = (1 << 32) - 1;
+const GENERATION: u64 = 1 << 32;
 
 impl Activity {
     /// A request's head has arrived: it is in progress until the guard drops.
     #[inline]
     pub(crate) fn request(self: &Arc<Self>) -> Busy {
-        self.busy.fetch_add(1, Ordering::Relaxed);
-        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.state.fetch_add(GENERATION + BUSY, Ordering::Relaxed);
         Busy(self.clone())
     }
 
     #[inline]
     fn on_read(&self) {
-        if self.idle.load(Ordering::Relaxed) && self.busy.load(Ordering::Relaxed) == 0 {
+        if self.idle.load(Ordering::Relaxed) && self.busy() == 0 {
             self.idle.store(false, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Relaxed);
+            self.state.fetch_add(GENERATION, Ordering::Relaxed);
         }
+    }
+
+    fn busy(&self) -> u64 {
+        self.state.load(Ordering::Relaxed) & BUSY_MASK
+    }
+
+    fn generation(&self) -> u32 {
+        (self.state.load(Ordering::Relaxed) >> 32) as u32
     }
 }
 
@@ -68,11 +79,11 @@ pub(crate) struct Busy(Arc<Activity>);
 impl Drop for Busy {
     #[inline]
     fn drop(&mut self) {
-        let activity = &self.0;
-        if activity.busy.fetch_sub(1, Ordering::Relaxed) == 1 {
-            activity.idle.store(true, Ordering::Relaxed);
+        // One less in progress, one more generation (wrapping past the top).
+        let before = self.0.state.fetch_add(GENERATION - BUSY, Ordering::Relaxed);
+        if before & BUSY_MASK == BUSY {
+            self.0.idle.store(true, Ordering::Relaxed);
         }
-        activity.generation.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -174,7 +185,7 @@ pub(crate) enum Expired {
 impl Watch {
     pub(crate) fn new(activity: Arc<Activity>) -> Self {
         Watch {
-            seen: activity.generation.load(Ordering::Relaxed),
+            seen: activity.generation(),
             activity,
             since: tokio::time::Instant::now(),
         }
@@ -183,13 +194,13 @@ impl Watch {
     /// At a tick: the timeout this connection is past, if any.
     pub(crate) fn check(&mut self, timeouts: &Timeouts) -> Option<Expired> {
         let now = tokio::time::Instant::now();
-        let generation = self.activity.generation.load(Ordering::Relaxed);
+        let generation = self.activity.generation();
         if generation != self.seen {
             self.seen = generation;
             self.since = now;
             return None;
         }
-        if self.activity.busy.load(Ordering::Relaxed) > 0 {
+        if self.activity.busy() > 0 {
             return None;
         }
         let (limit, expired) = if self.activity.idle.load(Ordering::Relaxed) {
