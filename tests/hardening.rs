@@ -149,6 +149,48 @@ async fn a_client_that_sends_nothing_is_cut_off_on_both_paths() {
 }
 
 #[tokio::test]
+async fn shutdown_does_not_wait_for_a_slowloris_client() {
+    for h2c in [true, false] {
+        let config = ServerConfig::builder()
+            .h2c(h2c)
+            .header_read_timeout(HEADER_READ)
+            .shutdown_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let server = start(config).await;
+        let addr = server.local_addr();
+        let client = tokio::spawn(async move {
+            let mut socket = TcpStream::connect(addr).await.unwrap();
+            socket.write_all(b"POST /rpc/ HTTP/1.1\r\n").await.unwrap();
+            let mut buf = [0u8; 64];
+            loop {
+                tokio::select! {
+                    n = socket.read(&mut buf) => if matches!(n, Ok(0) | Err(_)) { return },
+                    () = tokio::time::sleep(Duration::from_millis(100)) => {
+                        let _ = socket.write_all(b"x-slow: 1\r\n").await;
+                    }
+                }
+            }
+        });
+        until_connections(&server, 1).await;
+        let started = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+            .await
+            .expect("shutdown waited for the slowloris client")
+            .unwrap();
+        assert!(
+            started.elapsed() < HEADER_READ + SLACK,
+            "h2c {h2c}: {:?}",
+            started.elapsed()
+        );
+        tokio::time::timeout(Duration::from_secs(5), client)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_trickled_h2_preface_is_cut_off_while_sniffing() {
     let server = start(timeouts(true)).await;
     let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -24,7 +24,7 @@ use crate::response::plain;
 use crate::service::{BoxedResponse, RpcService};
 use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
-use crate::watchdog::{Activity, Expired, Timeouts, Watch, Watched};
+use crate::watchdog::{Activity, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -338,19 +338,9 @@ impl Listening {
     }
 }
 
-/// How a connection's task ended.
-enum Ended<T> {
-    /// The connection ended by itself.
-    Done(T),
-    /// The server is shutting down.
-    Shutdown,
-    /// The watchdog found it past a timeout.
-    Expired(Expired),
-}
-
 /// Serves one accepted connection in its own task; on shutdown, lets it
 /// finish the request in progress and close (`graceful`); past a timeout of
-/// the watchdog's, drops it.
+/// the watchdog's, shutting down or not, drops it.
 fn spawn_connection<F, E>(
     connection: F,
     shutdown: watch::Receiver<bool>,
@@ -365,38 +355,35 @@ fn spawn_connection<F, E>(
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
         let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
+        let mut stopping = false;
         let mut tick = std::pin::pin!(timeouts.ticker.next());
         tick.as_mut().enable();
         let ended = std::future::poll_fn(|cx| {
-            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
-                return Poll::Ready(Ended::Done(ended));
-            }
-            if shutdown.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ended::Shutdown);
+            loop {
+                if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(ended));
+                }
+                if stopping || shutdown.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+                // Shutting down: the connection finishes its request and closes.
+                stopping = true;
+                graceful(connection.as_mut());
             }
             while tick.as_mut().poll(cx).is_ready() {
                 tick.set(timeouts.ticker.next());
                 tick.as_mut().enable();
                 if let Some(expired) = watch.check(&timeouts) {
-                    return Poll::Ready(Ended::Expired(expired));
+                    return Poll::Ready(Err(expired));
                 }
             }
             Poll::Pending
         })
         .await;
-        let ended = match ended {
-            Ended::Done(ended) => ended,
-            Ended::Shutdown => {
-                graceful(connection.as_mut());
-                connection.await
-            }
-            Ended::Expired(expired) => {
-                tracing::debug!(?expired, "connection timed out");
-                return;
-            }
-        };
-        if let Err(e) = ended {
-            tracing::debug!(error = %e, "connection ended with an error");
+        match ended {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+            Err(expired) => tracing::debug!(?expired, "connection timed out"),
         }
     });
 }
