@@ -73,7 +73,7 @@ async fn serve() {
         Err(_) => Arc::new(InProcessLayer::default()),
     };
     let listening = Server::bind("127.0.0.1:0")
-        .config(ServerConfig::default().channel_layer(layer))
+        .config(ServerConfig::builder().channel_layer(layer).build().unwrap())
         .websocket("/ws/", Chat::app())
         .http("/rpc/", Chat::app())
         .listen()

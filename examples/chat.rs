@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Arc::new(InProcessLayer::default()),
     };
     let server = Server::bind(addr)
-        .config(ServerConfig::default().channel_layer(layer))
+        .config(ServerConfig::builder().channel_layer(layer).build()?)
         .websocket("/ws/", Chat::app())
         .http("/rpc/", Chat::app())
         .listen()

@@ -86,7 +86,7 @@ async fn mounted_as_a_tower_service_on_a_foreign_router() {
 #[tokio::test]
 async fn h2c_prior_knowledge() {
     let server = Server::bind("127.0.0.1:0")
-        .config(channels_rpc::ServerConfig::default().h2c(true))
+        .config(channels_rpc::ServerConfig::builder().h2c(true).build().unwrap())
         .http("/rpc/", Everyone::app())
         .listen()
         .await

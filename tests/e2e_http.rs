@@ -171,7 +171,13 @@ async fn status_codes_and_headers() {
 
 #[tokio::test]
 async fn draft_status_mapping_option() {
-    let server = start(ServerConfig::default().status_mapping(StatusMapping::Draft)).await;
+    let server = start(
+        ServerConfig::builder()
+            .status_mapping(StatusMapping::Draft)
+            .build()
+            .unwrap(),
+    )
+    .await;
     let not_found = post(&server, r#"{"jsonrpc":"2.0","method":"nope","id":1}"#).await;
     assert_eq!(not_found.status, 404);
     let app_error = post(
@@ -187,7 +193,7 @@ async fn draft_status_mapping_option() {
 #[tokio::test]
 async fn body_limit_answers_413_and_the_server_goes_on() {
     let limits = channels_rpc::Limits::default().max_message_size(1024);
-    let server = start(ServerConfig::default().limits(limits)).await;
+    let server = start(ServerConfig::builder().limits(limits).build().unwrap()).await;
     let big = format!(
         r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
         "x".repeat(4096)
@@ -244,10 +250,24 @@ async fn malformed_bodies_get_errors_and_keep_alive_stays_usable() {
     server.shutdown().await.unwrap();
 }
 
+fn cors_config(cors: channels_rpc::Cors) -> ServerConfig {
+    ServerConfig::builder().cors(cors).build().unwrap()
+}
+
+/// The values of every `name` header, split at commas, lowercased.
+fn header_tokens(headers: &http::HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap().split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect()
+}
+
 #[tokio::test]
 async fn cors_preflight_and_allowed_origins() {
-    let cors = channels_rpc::Cors::origins(["https://app.example"]);
-    let server = start(ServerConfig::default().cors(cors)).await;
+    let cors = channels_rpc::Cors::origins(["https://app.example"]).unwrap();
+    let server = start(cors_config(cors)).await;
     let preflight = raw(
         &server,
         "OPTIONS",
@@ -260,9 +280,12 @@ async fn cors_preflight_and_allowed_origins() {
         "",
     )
     .await;
-    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.status, 200);
     assert_eq!(preflight.headers["access-control-allow-origin"], "https://app.example");
     assert_eq!(preflight.headers["access-control-allow-methods"], "POST");
+    assert_eq!(preflight.headers["access-control-allow-headers"], "content-type");
+    assert_eq!(preflight.headers["access-control-max-age"], "600");
+    assert!(!preflight.headers.contains_key("access-control-allow-credentials"));
     let call = raw(
         &server,
         "POST",
@@ -272,6 +295,7 @@ async fn cors_preflight_and_allowed_origins() {
     )
     .await;
     assert_eq!(call.headers["access-control-allow-origin"], "https://app.example");
+    assert_eq!(call.json()["result"], "pong");
     let stranger = raw(
         &server,
         "POST",
@@ -286,6 +310,10 @@ async fn cors_preflight_and_allowed_origins() {
         "pong",
         "the call itself is answered; the browser enforces CORS"
     );
+    // Errors of the transport carry the headers too: a browser can read them.
+    let get = raw(&server, "GET", "/rpc/", &[("origin", "https://app.example")], "").await;
+    assert_eq!(get.status, 405);
+    assert_eq!(get.headers["access-control-allow-origin"], "https://app.example");
     // Without CORS configured there is no preflight: OPTIONS is not allowed.
     let plain_server = start(ServerConfig::default()).await;
     let options = raw(
@@ -300,8 +328,145 @@ async fn cors_preflight_and_allowed_origins() {
     )
     .await;
     assert_eq!(options.status, 405);
+    assert!(!options.headers.contains_key("access-control-allow-origin"));
+    assert!(!options.headers.contains_key("vary"));
     server.shutdown().await.unwrap();
     plain_server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_post_only_and_never_mirrors_headers() {
+    let server = start(cors_config(channels_rpc::Cors::any())).await;
+    let delete = raw(
+        &server,
+        "OPTIONS",
+        "/rpc/",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "DELETE"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(delete.status, 403, "a preflight for DELETE is refused");
+    assert!(!delete.headers.contains_key("access-control-allow-origin"));
+    assert!(!delete.headers.contains_key("access-control-allow-methods"));
+    let post = raw(
+        &server,
+        "OPTIONS",
+        "/rpc/",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "x-evil, content-type"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(post.status, 200);
+    assert_eq!(post.headers["access-control-allow-origin"], "*");
+    assert_eq!(
+        post.headers["access-control-allow-headers"], "content-type",
+        "requested headers are not mirrored"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn cors_credentials_are_opt_in() {
+    let origin = "https://app.example";
+    let call = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+    let without = start(cors_config(channels_rpc::Cors::origins([origin]).unwrap())).await;
+    let answer = raw(&without, "POST", "/rpc/", &[("origin", origin)], call).await;
+    assert!(!answer.headers.contains_key("access-control-allow-credentials"));
+    let with = channels_rpc::Cors::origins([origin])
+        .unwrap()
+        .allow_credentials(true)
+        .allow_headers(["content-type", "authorization"])
+        .unwrap();
+    let with = start(cors_config(with)).await;
+    let answer = raw(&with, "POST", "/rpc/", &[("origin", origin)], call).await;
+    assert_eq!(answer.headers["access-control-allow-credentials"], "true");
+    assert_eq!(answer.headers["access-control-allow-origin"], origin);
+    let preflight = raw(
+        &with,
+        "OPTIONS",
+        "/rpc/",
+        &[("origin", origin), ("access-control-request-method", "POST")],
+        "",
+    )
+    .await;
+    assert_eq!(preflight.headers["access-control-allow-credentials"], "true");
+    assert_eq!(
+        header_tokens(&preflight.headers, "access-control-allow-headers"),
+        ["content-type", "authorization"]
+    );
+    without.shutdown().await.unwrap();
+    with.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn cors_vary_lists_what_the_answer_depends_on() {
+    let server = start(cors_config(
+        channels_rpc::Cors::origins(["https://app.example"]).unwrap(),
+    ))
+    .await;
+    let call = raw(
+        &server,
+        "POST",
+        "/rpc/",
+        &[("origin", "https://other.example")],
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+    )
+    .await;
+    // Only the origin changes the answer (methods and headers are fixed).
+    assert_eq!(header_tokens(&call.headers, "vary"), ["origin"]);
+    let preflight = raw(
+        &server,
+        "OPTIONS",
+        "/rpc/",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(header_tokens(&preflight.headers, "vary"), ["origin"]);
+    server.shutdown().await.unwrap();
+    // With any origin allowed, the answer depends on nothing.
+    let any = start(cors_config(channels_rpc::Cors::any())).await;
+    let call = raw(
+        &any,
+        "POST",
+        "/rpc/",
+        &[("origin", "https://other.example")],
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+    )
+    .await;
+    assert_eq!(call.headers["access-control-allow-origin"], "*");
+    assert!(header_tokens(&call.headers, "vary").is_empty());
+    any.shutdown().await.unwrap();
+}
+
+#[test]
+fn cors_misconfiguration_is_an_error() {
+    use channels_rpc::Cors;
+    for bad in [
+        "app.example",
+        "https://app.example/",
+        "https://app.example/rpc",
+        "*",
+        "ftp://x.example",
+    ] {
+        let err = Cors::origins(["https://ok.example", bad]).expect_err(bad);
+        assert!(err.to_string().contains(bad), "{err}");
+    }
+    let credentials_for_all = ServerConfig::builder()
+        .cors(Cors::any().allow_credentials(true))
+        .build();
+    assert_eq!(credentials_for_all.unwrap_err().setting(), "cors");
+    assert!(Cors::any().allow_headers(["not a header"]).is_err());
 }
 
 #[tokio::test]

@@ -257,7 +257,7 @@ async fn replies_come_as_calls_finish_not_in_order() {
 #[tokio::test]
 async fn oversized_message_closes_with_1009() {
     let limits = Limits::default().max_message_size(1024);
-    let server = start(ServerConfig::default().limits(limits)).await;
+    let server = start(ServerConfig::builder().limits(limits).build().unwrap()).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "oversized")]).await;
     let big = format!(
         r#"{{"jsonrpc":"2.0","method":"echo","params":["{}"],"id":1}}"#,
@@ -331,9 +331,11 @@ async fn abrupt_drop_mid_call_leaks_nothing() {
 
 #[tokio::test]
 async fn a_peer_that_stops_reading_is_disconnected() {
-    let config = ServerConfig::default()
+    let config = ServerConfig::builder()
         .write_timeout(Duration::from_millis(500))
-        .max_in_flight(8);
+        .max_in_flight(8)
+        .build()
+        .unwrap();
     let server = start(config).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "slow-reader")]).await;
     let payload = "y".repeat(256 * 1024);
@@ -379,9 +381,11 @@ async fn graceful_shutdown_finishes_calls_then_closes_with_1001() {
 
 #[tokio::test]
 async fn idle_peers_are_pinged_and_silent_ones_dropped() {
-    let config = ServerConfig::default()
+    let config = ServerConfig::builder()
         .ping_interval(Some(Duration::from_millis(100)))
-        .idle_timeout(Duration::from_millis(350));
+        .idle_timeout(Duration::from_millis(350))
+        .build()
+        .unwrap();
     let server = start(config).await;
     // tungstenite answers pings while we read: the connection stays up.
     let mut alive = connect(&server, "/recorded/", &[("x-test", "pinged")]).await;
@@ -445,7 +449,7 @@ async fn http_and_websocket_share_the_port() {
 
 #[tokio::test]
 async fn in_flight_calls_are_bounded_per_connection() {
-    let server = start(ServerConfig::default().max_in_flight(2)).await;
+    let server = start(ServerConfig::builder().max_in_flight(2).build().unwrap()).await;
     let mut socket = connect(&server, "/ws/", &[]).await;
     let started = std::time::Instant::now();
     for id in 0..3 {
@@ -470,7 +474,7 @@ async fn in_flight_calls_are_bounded_per_connection() {
 
 #[tokio::test]
 async fn an_overflowing_push_queue_closes_with_1008() {
-    let server = start(ServerConfig::default().outbound_queue(4)).await;
+    let server = start(ServerConfig::builder().outbound_queue(4).build().unwrap()).await;
     let mut socket = connect(&server, "/recorded/", &[("x-test", "flooded")]).await;
     socket
         .send(Message::text(

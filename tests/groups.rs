@@ -26,7 +26,7 @@ impl ConsumerHooks for Reactive {
 
 async fn start(layer: Arc<InProcessLayer>) -> ServerHandle {
     Server::bind("127.0.0.1:0")
-        .config(ServerConfig::default().channel_layer(layer))
+        .config(ServerConfig::builder().channel_layer(layer).build().unwrap())
         .websocket("/ws/", Everyone::app())
         .websocket("/reactive/", Reactive::app())
         .http("/rpc/", Everyone::app())
@@ -106,7 +106,7 @@ async fn http_calls_can_send_to_groups_but_not_join_them() {
     let server = start(Arc::new(InProcessLayer::default())).await;
     let mut listener = joined(server.local_addr(), "news").await;
     let http = channels_rpc::testing::HttpCommunicator::new(Everyone::app(), "/rpc/")
-        .config(ServerConfig::default().channel_layer(server.layer()));
+        .config(ServerConfig::builder().channel_layer(server.layer()).build().unwrap());
     let sent = http
         .post(r#"{"jsonrpc":"2.0","method":"say","params":["news","from http"],"id":1}"#)
         .await;

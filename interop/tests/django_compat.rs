@@ -38,7 +38,7 @@ fn python(args: &[&str]) -> Child {
 async fn rust_server(redis: &RedisServer) -> ServerHandle {
     let layer = RedisLayer::builder(redis.url()).build().unwrap();
     Server::bind("127.0.0.1:0")
-        .config(ServerConfig::default().channel_layer(layer))
+        .config(ServerConfig::builder().channel_layer(layer).build().unwrap())
         .websocket("/ws/", Everyone::app())
         .listen()
         .await

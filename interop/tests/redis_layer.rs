@@ -16,7 +16,7 @@ async fn server_on(redis: &RedisServer) -> ServerHandle {
         .build()
         .unwrap();
     Server::bind("127.0.0.1:0")
-        .config(ServerConfig::default().channel_layer(layer))
+        .config(ServerConfig::builder().channel_layer(layer).build().unwrap())
         .websocket("/ws/", Everyone::app())
         .listen()
         .await
@@ -171,7 +171,7 @@ async fn a_layer_built_while_redis_is_down_serves_calls() {
         .build()
         .unwrap();
     let server = Server::bind("127.0.0.1:0")
-        .config(ServerConfig::default().channel_layer(layer.clone()))
+        .config(ServerConfig::builder().channel_layer(layer.clone()).build().unwrap())
         .websocket("/ws/", Everyone::app())
         .listen()
         .await

@@ -16,7 +16,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let layer = RedisLayer::builder("redis://127.0.0.1:6379").prefix("asgi").build()?;
 //! Server::bind("127.0.0.1:8000")
-//!     .config(ServerConfig::default().channel_layer(layer))
+//!     .config(ServerConfig::builder().channel_layer(layer).build()?)
 //!     .websocket("/ws/", Chat::app())
 //!     .serve()
 //!     .await?;

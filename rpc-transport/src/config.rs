@@ -1,147 +1,201 @@
-//! [`ServerConfig`]: every transport limit and timer, with its default and why.
+//! [`ServerConfig`]: every transport limit and timer, with its default and why,
+//! built by [`ServerConfigBuilder`], which refuses a configuration that would
+//! hang or refuse every connection.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rpc_core::{ChannelLayer, InProcessLayer, Limits, StatusMapping};
+use tower_http::cors::CorsLayer;
 
 use crate::cors::Cors;
+pub use crate::error::ConfigError;
+use crate::origin::AllowedOrigins;
 
-/// Transport settings. Protocol limits (message size, depth, batch length)
-/// live in [`Limits`] and apply to HTTP bodies and WebSocket messages alike.
+/// Transport settings, read through getters; made by
+/// [`ServerConfig::builder`] (validated) or [`ServerConfig::default`].
+/// Protocol limits (message size, depth, batch length) live in [`Limits`] and
+/// apply to HTTP bodies and WebSocket messages alike.
 ///
 /// ```
 /// use channels_rpc::{Limits, ServerConfig};
 /// use std::time::Duration;
 ///
-/// let config = ServerConfig::default()
+/// let config = ServerConfig::builder()
 ///     .limits(Limits::default().max_message_size(1 << 20))
 ///     .max_in_flight(64)
-///     .ping_interval(Some(Duration::from_secs(10)));
-/// assert_eq!(config.max_in_flight_per_connection, 64);
+///     .ping_interval(Some(Duration::from_secs(10)))
+///     .header_read_timeout(Duration::from_secs(5))
+///     .build()
+///     .expect("a valid configuration");
+/// assert_eq!(config.max_in_flight(), 64);
+///
+/// // Settings that would hang every connection are refused, with the reason.
+/// let zero = ServerConfig::builder().max_in_flight(0).build();
+/// assert!(zero.unwrap_err().to_string().contains("max_in_flight"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Protocol limits; `max_message_size` also bounds HTTP bodies (413 past it)
-    /// and WebSocket messages (close 1009 past it).
-    pub limits: Limits,
-    /// Calls one WebSocket connection may have running at once; past it the
-    /// server stops reading from that connection until one finishes.
-    pub max_in_flight_per_connection: usize,
-    /// Pushed messages queued for one WebSocket connection; a peer that lets
-    /// the queue fill is too slow and is disconnected.
-    pub outbound_queue: usize,
-    /// How often WebSocket peers are pinged, all at once, by one thread per
-    /// service; silence is judged at these ticks. `None` disables pings.
-    pub ping_interval: Option<Duration>,
-    /// A WebSocket peer silent for this long (no frame, no pong) is dropped.
-    pub idle_timeout: Duration,
-    /// A write that cannot complete in this time means the peer stopped reading:
-    /// the connection is dropped.
-    pub write_timeout: Duration,
-    /// How long a graceful shutdown waits for running calls.
-    pub shutdown_timeout: Duration,
-    /// HTTP status of error responses.
-    pub status_mapping: StatusMapping,
-    /// Cross-origin access for browsers; `None` (the default) sends no CORS headers.
-    pub cors: Option<Cors>,
-    /// The channel layer for groups; an in-process layer unless set.
-    pub layer: Arc<dyn ChannelLayer>,
-    /// Bytes read from a WebSocket at a time. tungstenite zero-fills this
-    /// buffer before each read and keeps it per connection, so a small one is
-    /// cheaper per read and per idle connection; large messages take more reads.
-    pub websocket_read_buffer: usize,
-    /// Also serve HTTP/2 with prior knowledge (h2c) on the same port (default
-    /// on). Off, the server speaks HTTP/1.1 only and skips sniffing the protocol.
-    pub h2c: bool,
+    limits: Limits,
+    max_in_flight: usize,
+    outbound_queue: usize,
+    ping_interval: Option<Duration>,
+    idle_timeout: Duration,
+    write_timeout: Duration,
+    shutdown_timeout: Duration,
+    status_mapping: StatusMapping,
+    cors: Option<Cors>,
+    /// Built from `cors` once, by `build`.
+    cors_layer: Option<CorsLayer>,
+    layer: Arc<dyn ChannelLayer>,
+    websocket_read_buffer: usize,
+    h2c: bool,
+    header_read_timeout: Duration,
+    keep_alive_timeout: Duration,
+    max_connections: usize,
+    allowed_origins: AllowedOrigins,
 }
 
 impl ServerConfig {
-    /// 256 calls in flight per connection.
+    /// 256 calls in flight per WebSocket connection.
     pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
-    /// 1,024 queued pushes per connection.
+    /// 1,024 queued pushes per WebSocket connection.
     pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024;
-    /// Ping every 30 s.
+    /// Ping WebSockets every 30 s.
     pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
-    /// Drop a peer silent for 90 s (three missed pings).
+    /// Drop a WebSocket peer silent for 90 s (three missed pings).
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-    /// Give up on a write after 10 s.
+    /// Give up on a WebSocket write after 10 s.
     pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Read WebSockets 4 KiB at a time.
     pub const DEFAULT_WEBSOCKET_READ_BUFFER: usize = 4 * 1024;
     /// Wait up to 10 s for running calls on shutdown.
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+    /// 10 s for a request's head (request line and headers) to arrive, from
+    /// the connection's start or its first byte after an idle spell: a slow
+    /// link sends a head in well under a second; a slowloris client never does.
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// 60 s for an HTTP connection with no request in progress: long enough
+    /// for a client's pool to reuse it (browsers keep theirs 60 to 300 s;
+    /// nginx closes after 75 s), short enough not to hoard descriptors.
+    pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// 10,000 connections (HTTP and WebSocket together): half of a 20,000
+    /// descriptor limit, leaving room for the layer's, the logs' and the
+    /// accept backlog's.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+    /// Serve h2c beside HTTP/1.1: on.
+    pub const DEFAULT_H2C: bool = true;
+    /// The smallest WebSocket read buffer accepted.
+    pub const MIN_WEBSOCKET_READ_BUFFER: usize = 256;
 
-    /// Sets the protocol limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
+    /// A builder starting from the defaults.
+    pub fn builder() -> ServerConfigBuilder {
+        ServerConfigBuilder {
+            config: ServerConfig::default(),
+            origins: Ok(AllowedOrigins::default()),
+        }
     }
 
-    /// Sets the calls in flight per WebSocket connection.
-    pub fn max_in_flight(mut self, calls: usize) -> Self {
-        self.max_in_flight_per_connection = calls.max(1);
-        self
+    /// A builder starting from this configuration, to change a few settings.
+    pub fn into_builder(self) -> ServerConfigBuilder {
+        let origins = Ok(self.allowed_origins.clone());
+        ServerConfigBuilder { config: self, origins }
     }
 
-    /// Sets the outbound queue length per WebSocket connection.
-    pub fn outbound_queue(mut self, messages: usize) -> Self {
-        self.outbound_queue = messages.max(1);
-        self
+    /// The protocol limits; `max_message_size` also bounds HTTP bodies (413
+    /// past it) and WebSocket messages (close 1009 past it).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
-    /// Sets the ping interval (`None`: no pings).
-    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
-        self.ping_interval = interval;
-        self
+    /// Calls one WebSocket connection may have running at once; past it the
+    /// server stops reading from that connection until one finishes.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
-    /// Sets the idle timeout.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
+    /// Pushed messages queued for one WebSocket connection; a peer that lets
+    /// the queue fill is too slow and is disconnected.
+    pub fn outbound_queue(&self) -> usize {
+        self.outbound_queue
     }
 
-    /// Sets the write timeout.
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
+    /// How often WebSocket peers are pinged, all at once, by one thread per
+    /// service; silence is judged at these ticks. `None`: no pings.
+    pub fn ping_interval(&self) -> Option<Duration> {
+        self.ping_interval
     }
 
-    /// Sets the graceful shutdown timeout.
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
-        self
+    /// A WebSocket peer silent for this long (no frame, no pong) is dropped.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
-    /// Allows cross-origin calls over HTTP.
-    pub fn cors(mut self, cors: Cors) -> Self {
-        self.cors = Some(cors);
-        self
+    /// A WebSocket write that cannot complete in this time means the peer
+    /// stopped reading: the connection is dropped.
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
     }
 
-    /// Sets the channel layer (e.g. a Redis layer shared by many processes).
-    pub fn channel_layer(mut self, layer: Arc<dyn ChannelLayer>) -> Self {
-        self.layer = layer;
-        self
+    /// How long a graceful shutdown waits for running calls.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
     }
 
-    /// Serves HTTP/2 with prior knowledge (h2c) beside HTTP/1.1.
-    pub fn h2c(mut self, on: bool) -> Self {
-        self.h2c = on;
-        self
+    /// HTTP status of error responses.
+    pub fn status_mapping(&self) -> StatusMapping {
+        self.status_mapping
     }
 
-    /// Sets how many bytes are read from a WebSocket at a time.
-    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
-        self.websocket_read_buffer = bytes.max(256);
-        self
+    /// Cross-origin access for browsers over HTTP; `None` (the default) sends
+    /// no CORS headers and costs nothing per request.
+    pub fn cors(&self) -> Option<&Cors> {
+        self.cors.as_ref()
     }
 
-    /// Sets the HTTP status mapping of errors.
-    pub fn status_mapping(mut self, mapping: StatusMapping) -> Self {
-        self.status_mapping = mapping;
-        self
+    pub(crate) fn cors_layer(&self) -> Option<&CorsLayer> {
+        self.cors_layer.as_ref()
+    }
+
+    /// The channel layer for groups; an in-process layer unless set.
+    pub fn channel_layer(&self) -> &Arc<dyn ChannelLayer> {
+        &self.layer
+    }
+
+    /// Bytes read from a WebSocket at a time. tungstenite zero-fills this
+    /// buffer before each read and keeps it per connection, so a small one is
+    /// cheaper per read and per idle connection; large messages take more reads.
+    pub fn websocket_read_buffer(&self) -> usize {
+        self.websocket_read_buffer
+    }
+
+    /// Whether HTTP/2 with prior knowledge (h2c) is served beside HTTP/1.1.
+    pub fn h2c(&self) -> bool {
+        self.h2c
+    }
+
+    /// The longest a request's head may take to arrive, counted from the
+    /// connection's start (this bounds the h2c protocol sniffing as well) or
+    /// from the first byte after an idle spell. Past it the connection is closed.
+    pub fn header_read_timeout(&self) -> Duration {
+        self.header_read_timeout
+    }
+
+    /// An HTTP connection (HTTP/1.1 keep-alive or HTTP/2) with no request in
+    /// progress for this long is closed.
+    pub fn keep_alive_timeout(&self) -> Duration {
+        self.keep_alive_timeout
+    }
+
+    /// Open connections (HTTP and WebSocket together) past which new ones are
+    /// closed as soon as they are accepted, without reading or answering them.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// Which `Origin`s may open a WebSocket.
+    pub fn allowed_origins(&self) -> &AllowedOrigins {
+        &self.allowed_origins
     }
 }
 
@@ -149,7 +203,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             limits: Limits::default(),
-            max_in_flight_per_connection: Self::DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
             outbound_queue: Self::DEFAULT_OUTBOUND_QUEUE,
             ping_interval: Some(Self::DEFAULT_PING_INTERVAL),
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
@@ -157,9 +211,223 @@ impl Default for ServerConfig {
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             status_mapping: StatusMapping::default(),
             cors: None,
+            cors_layer: None,
             layer: Arc::new(InProcessLayer::default()),
             websocket_read_buffer: Self::DEFAULT_WEBSOCKET_READ_BUFFER,
-            h2c: true,
+            h2c: Self::DEFAULT_H2C,
+            header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            keep_alive_timeout: Self::DEFAULT_KEEP_ALIVE_TIMEOUT,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            allowed_origins: AllowedOrigins::default(),
         }
+    }
+}
+
+/// Builds a [`ServerConfig`]; [`build`](Self::build) checks every setting
+/// and says which one is wrong.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ServerConfigBuilder {
+    config: ServerConfig,
+    origins: Result<AllowedOrigins, ConfigError>,
+}
+
+impl ServerConfigBuilder {
+    /// Sets the protocol limits (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Sets the calls in flight per WebSocket connection, at least 1
+    /// (default [`ServerConfig::DEFAULT_MAX_IN_FLIGHT`]).
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.config.max_in_flight = calls;
+        self
+    }
+
+    /// Sets the outbound queue length per WebSocket connection, at least 1
+    /// (default [`ServerConfig::DEFAULT_OUTBOUND_QUEUE`]).
+    pub fn outbound_queue(mut self, messages: usize) -> Self {
+        self.config.outbound_queue = messages;
+        self
+    }
+
+    /// Sets the WebSocket ping interval, non-zero; `None`: no pings
+    /// (default [`ServerConfig::DEFAULT_PING_INTERVAL`]).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// Sets the WebSocket idle timeout, longer than the ping interval
+    /// (default [`ServerConfig::DEFAULT_IDLE_TIMEOUT`]).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the WebSocket write timeout, non-zero
+    /// (default [`ServerConfig::DEFAULT_WRITE_TIMEOUT`]).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.write_timeout = timeout;
+        self
+    }
+
+    /// Sets the graceful shutdown timeout; zero closes at once
+    /// (default [`ServerConfig::DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Allows cross-origin calls over HTTP (default: none).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.config.cors = Some(cors);
+        self
+    }
+
+    /// Sets the channel layer, e.g. a Redis layer shared by many processes
+    /// (default: an in-process layer).
+    pub fn channel_layer(mut self, layer: Arc<dyn ChannelLayer>) -> Self {
+        self.config.layer = layer;
+        self
+    }
+
+    /// Serves HTTP/2 with prior knowledge (h2c) beside HTTP/1.1
+    /// (default [`ServerConfig::DEFAULT_H2C`], on).
+    /// Off, the server speaks HTTP/1.1 only and skips sniffing the protocol.
+    pub fn h2c(mut self, on: bool) -> Self {
+        self.config.h2c = on;
+        self
+    }
+
+    /// Sets how many bytes are read from a WebSocket at a time, at least
+    /// [`ServerConfig::MIN_WEBSOCKET_READ_BUFFER`]
+    /// (default [`ServerConfig::DEFAULT_WEBSOCKET_READ_BUFFER`]).
+    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
+        self.config.websocket_read_buffer = bytes;
+        self
+    }
+
+    /// Sets the HTTP status mapping of errors (default [`StatusMapping::default`]).
+    pub fn status_mapping(mut self, mapping: StatusMapping) -> Self {
+        self.config.status_mapping = mapping;
+        self
+    }
+
+    /// Sets the header read timeout, non-zero
+    /// (default [`ServerConfig::DEFAULT_HEADER_READ_TIMEOUT`]).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets the HTTP keep-alive idle timeout, non-zero
+    /// (default [`ServerConfig::DEFAULT_KEEP_ALIVE_TIMEOUT`]).
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.config.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// Sets the most open connections, at least 1
+    /// (default [`ServerConfig::DEFAULT_MAX_CONNECTIONS`]).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = connections;
+        self
+    }
+
+    /// Sets the `Origin`s allowed to open a WebSocket besides the default
+    /// ones (none sent, or the server's own): exact origins
+    /// (`https://app.example.com`, `http://localhost:8000`), host patterns
+    /// (`*.example.com`, `.example.com`, `https://*.example.com`), or `*` for
+    /// any. See [`AllowedOrigins`] for the rules; a malformed pattern is an
+    /// error at [`build`](Self::build).
+    pub fn allowed_origins<I, S>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let list = AllowedOrigins::list(patterns);
+        self.origins = match (self.origins, list) {
+            (Ok(old), Ok(new)) => Ok(new
+                .allow_missing(old.allows_missing())
+                .allow_same_origin(old.allows_same_origin())),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        self
+    }
+
+    /// Whether a WebSocket handshake without an `Origin` header (non-browser
+    /// clients send none) is allowed (default: allowed).
+    pub fn allow_missing_origin(mut self, allow: bool) -> Self {
+        self.origins = self.origins.map(|o| o.allow_missing(allow));
+        self
+    }
+
+    /// Whether a WebSocket handshake whose `Origin` names the request's own
+    /// `Host` is allowed (default: allowed).
+    pub fn allow_same_origin(mut self, allow: bool) -> Self {
+        self.origins = self.origins.map(|o| o.allow_same_origin(allow));
+        self
+    }
+
+    /// The configuration, or the first setting that would make the server
+    /// hang, spin or refuse everything.
+    pub fn build(self) -> Result<ServerConfig, ConfigError> {
+        let mut config = self.config;
+        config.allowed_origins = self.origins?;
+        let positive = |setting, value: Duration| {
+            if value.is_zero() {
+                Err(ConfigError::new(setting, "must be longer than zero"))
+            } else {
+                Ok(())
+            }
+        };
+        if config.limits.message_size() == 0 {
+            return Err(ConfigError::new(
+                "limits",
+                "max_message_size 0 would refuse every message",
+            ));
+        }
+        if config.max_in_flight == 0 {
+            return Err(ConfigError::new(
+                "max_in_flight",
+                "must be at least 1: with 0 calls in flight a connection never reads",
+            ));
+        }
+        if config.outbound_queue == 0 {
+            return Err(ConfigError::new("outbound_queue", "must be at least 1"));
+        }
+        if config.max_connections == 0 {
+            return Err(ConfigError::new(
+                "max_connections",
+                "must be at least 1: 0 refuses every connection",
+            ));
+        }
+        if config.websocket_read_buffer < ServerConfig::MIN_WEBSOCKET_READ_BUFFER {
+            return Err(ConfigError::new(
+                "websocket_read_buffer",
+                format!("must be at least {} bytes", ServerConfig::MIN_WEBSOCKET_READ_BUFFER),
+            ));
+        }
+        if let Some(interval) = config.ping_interval {
+            positive("ping_interval", interval)?;
+            if config.idle_timeout <= interval {
+                return Err(ConfigError::new(
+                    "idle_timeout",
+                    format!(
+                        "{:?} must be longer than ping_interval ({interval:?}): silence is judged at ping ticks",
+                        config.idle_timeout
+                    ),
+                ));
+            }
+        }
+        positive("idle_timeout", config.idle_timeout)?;
+        positive("write_timeout", config.write_timeout)?;
+        positive("header_read_timeout", config.header_read_timeout)?;
+        positive("keep_alive_timeout", config.keep_alive_timeout)?;
+        config.cors_layer = config.cors.as_ref().map(Cors::layer).transpose()?;
+        Ok(config)
     }
 }

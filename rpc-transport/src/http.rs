@@ -1,66 +1,25 @@
 //! JSON-RPC over HTTP: one POST body in, one response out.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use futures_util::future::Either;
+use futures_util::FutureExt;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use rpc_core::{Answer, App, Connection, Consumer, Reject, Scope, Transport};
+use rpc_core::{Answer, App, Connection, Consumer, Scope, Transport};
+use tower_http::cors::CorsLayer;
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::config::ServerConfig;
 
-/// The response body of every answer.
-pub type ResponseBody = Full<Bytes>;
-
-/// Headers that only serve the WebSocket handshake itself; the scope of the
-/// connection that follows does not keep them (`sec-websocket-protocol`,
-/// the subprotocols offered, stays).
-const HANDSHAKE_ONLY: [header::HeaderName; 5] = [
-    header::CONNECTION,
-    header::UPGRADE,
-    header::SEC_WEBSOCKET_KEY,
-    header::SEC_WEBSOCKET_VERSION,
-    header::SEC_WEBSOCKET_EXTENSIONS,
-];
-
-/// The scope of a WebSocket connection from its upgrade request. The header
-/// values are copied: hyper's own point into its read buffer, which they would
-/// keep alive (kilobytes) for as long as the connection lasts.
-pub(crate) fn websocket_scope<B>(req: &Request<B>, peer: Option<SocketAddr>) -> Scope {
-    let mut scope = Scope::new(Transport::WebSocket, req.uri().path());
-    scope.set_query(req.uri().query().map(str::to_owned));
-    let headers = scope.headers_mut();
-    for (name, value) in req.headers().iter().filter(|(name, _)| !HANDSHAKE_ONLY.contains(name)) {
-        let mut owned = HeaderValue::from_bytes(value.as_bytes()).expect("a valid value stays valid");
-        owned.set_sensitive(value.is_sensitive());
-        headers.append(name.clone(), owned);
-    }
-    scope.set_peer(peer);
-    scope
-}
-
-/// A response with a status and a plain-text or empty body.
-#[inline]
-pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
-    *response.status_mut() = status;
-    if !text.is_empty() {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-    }
-    response
-}
-
-/// The answer to a connection the consumer's connect hook refused.
-pub(crate) fn rejected(reject: Reject) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(reject.reason)));
-    *response.status_mut() = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
-    response
-}
+pub use crate::response::ResponseBody;
+use crate::response::{plain, rejected};
 
 #[inline]
 fn json(status: u16, body: Vec<u8>) -> Response<ResponseBody> {
@@ -90,7 +49,8 @@ impl<C: Consumer> HttpHost<C> for (&App<C>, &ServerConfig) {
 }
 
 /// Serves one HTTP JSON-RPC request: POST only, body within the size limit,
-/// 204 for notifications, JSON answers with the configured status mapping.
+/// 204 for notifications, JSON answers with the configured status mapping,
+/// through the CORS layer when one is configured.
 pub async fn serve_http<C, B>(
     app: &App<C>,
     config: &ServerConfig,
@@ -102,10 +62,67 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    serve_request((app, config), req, peer).await
+    match config.cors_layer() {
+        None => serve_request((app, config), req, peer).await,
+        Some(cors) => serve_with_cors(cors, (app, config), req, peer).await,
+    }
 }
 
-/// [`serve_http`] for any host. The request is split before the future is
+/// [`serve_request`] inside tower-http's CORS layer. A preflight for a method
+/// other than POST is refused here, before the layer would answer it.
+pub(crate) fn serve_with_cors<C, B, H>(
+    cors: &CorsLayer,
+    host: H,
+    req: Request<B>,
+    peer: Option<SocketAddr>,
+) -> impl Future<Output = Response<ResponseBody>>
+where
+    C: Consumer,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: HttpHost<C>,
+{
+    let refused = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .is_some_and(|m| m.as_bytes() != b"POST");
+    if refused {
+        let response = plain(StatusCode::FORBIDDEN, "CORS preflight: only POST is allowed\n");
+        return Either::Left(std::future::ready(response));
+    }
+    let inner = OneCall(Some(move |req| serve_request(host, req, peer).map(Ok::<_, Infallible>)));
+    let mut service = cors.layer(inner);
+    let call = service.call(req);
+    Either::Right(call.map(|answered| match answered {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }))
+}
+
+/// A service answering one request with a function: what the CORS layer wraps
+/// for each request, so that the request's future is not boxed a second time.
+struct OneCall<F>(Option<F>);
+
+impl<F, Fut, B> Service<Request<B>> for OneCall<F>
+where
+    F: FnOnce(Request<B>) -> Fut,
+    Fut: Future<Output = Result<Response<ResponseBody>, Infallible>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Fut;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Fut {
+        (self.0.take().expect("called once"))(req)
+    }
+}
+
+/// One request without CORS. The request is split before the future is
 /// made, and every synchronous step is a plain function, so the future holds
 /// little more than the request head while the body arrives and the
 /// connection while a method runs: under 1 KiB, not several, for a server
@@ -127,50 +144,40 @@ where
         if let Some(refused) = refuse(config, &head, &body) {
             return refused;
         }
-        let body = match Limited::new(body, config.limits.message_size()).collect().await {
+        let body = match Limited::new(body, config.limits().message_size()).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(config, &head.headers),
-            Err(_) => {
-                let response = plain(StatusCode::BAD_REQUEST, "could not read the request body\n");
-                return decorated(config, &head.headers, response);
-            }
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body\n"),
         };
         let mut connection = http_connection::<C>(head, peer, config);
         if let Err(reject) = connection.connect::<C>().await {
-            return decorated(config, connection.scope().headers(), rejected(reject));
+            return rejected(reject);
         }
         // Sync methods answer at once: no future of theirs is kept in this one.
         let reply = match host.app().start(&connection, &body) {
             Answer::Ready(reply) => reply,
             Answer::Pending(future) => future.await,
         };
-        let mut response = match reply {
+        match reply {
             None => plain(StatusCode::NO_CONTENT, ""),
-            Some(reply) => json(reply.http_status(config.status_mapping), reply.into_body()),
-        };
-        if let Some(cors) = &config.cors {
-            cors.decorate(connection.scope().headers().get(header::ORIGIN), &mut response);
+            Some(reply) => json(reply.http_status(config.status_mapping()), reply.into_body()),
         }
-        response
     }
 }
 
-/// The answer to a request that goes no further: a preflight, not a POST,
-/// a declared body over the limit.
+/// The answer to a request that goes no further: not a POST, a declared body
+/// over the limit.
 fn refuse<B: Body>(config: &ServerConfig, head: &http::request::Parts, body: &B) -> Option<Response<ResponseBody>> {
-    if let Some(preflight) = config.cors.as_ref().and_then(|c| c.preflight(head)) {
-        return Some(preflight);
-    }
     if head.method != Method::POST {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "JSON-RPC over HTTP takes POST\n");
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return Some(decorated(config, &head.headers, response));
+        return Some(response);
     }
     // A declared Content-Length is the body's lower bound: too large, say so now.
-    if body.size_hint().lower() > config.limits.message_size() as u64 {
-        return Some(too_large(config, &head.headers));
+    if body.size_hint().lower() > config.limits().message_size() as u64 {
+        return Some(too_large());
     }
     None
 }
@@ -186,23 +193,9 @@ fn http_connection<C: Consumer>(
     *scope.headers_mut() = head.headers;
     scope.set_peer(peer);
     let consumer = C::new(&scope);
-    Connection::new(consumer, scope).with_layer(config.layer.clone(), None)
+    Connection::new(consumer, scope).with_layer(config.channel_layer().clone(), None)
 }
 
-fn too_large(config: &ServerConfig, request_headers: &HeaderMap) -> Response<ResponseBody> {
-    let response = plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
-    decorated(config, request_headers, response)
-}
-
-/// `response` with the CORS headers for the request's `Origin`, when CORS is
-/// on. The origin is looked up at the end, so the future does not carry it.
-fn decorated(
-    config: &ServerConfig,
-    request_headers: &HeaderMap,
-    mut response: Response<ResponseBody>,
-) -> Response<ResponseBody> {
-    if let Some(cors) = &config.cors {
-        cors.decorate(request_headers.get(header::ORIGIN), &mut response);
-    }
-    response
+fn too_large() -> Response<ResponseBody> {
+    plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
 }

@@ -7,24 +7,32 @@
 //! | [`service`] | [`RpcService`]: one consumer as a `tower::Service`, for your own router |
 //! | [`http`] | POST body in, JSON answer out |
 //! | `ws` | the upgrade and the per-connection loop |
-//! | [`config`] | [`ServerConfig`]: limits and timers with their defaults |
-//! | [`cors`] | [`Cors`]: cross-origin access for browsers |
+//! | [`config`] | [`ServerConfig`] and its validating [`ServerConfigBuilder`]: limits, timers, caps, with their defaults |
+//! | [`cors`] | [`Cors`]: cross-origin access for browsers over HTTP (tower-http's `CorsLayer`) |
+//! | [`origin`] | [`AllowedOrigins`]: which pages may open a WebSocket |
+//! | `watchdog` | header-read and keep-alive timeouts of HTTP connections |
 //! | [`stats`] | live connection counts |
 //! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod cors;
+mod error;
 pub mod http;
+pub mod origin;
+mod response;
 pub mod server;
 pub mod service;
+mod shutdown;
 pub mod stats;
 pub mod testing;
 mod ticker;
+mod watchdog;
 mod ws;
 
-pub use config::ServerConfig;
+pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
 pub use cors::Cors;
+pub use origin::AllowedOrigins;
 pub use server::{Listening, Server, ServerHandle};
 pub use service::RpcService;
 pub use stats::Stats;

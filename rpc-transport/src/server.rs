@@ -20,9 +20,11 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
-use crate::http::plain;
+use crate::response::plain;
 use crate::service::{BoxedResponse, RpcService};
+use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
+use crate::watchdog::{Activity, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -43,6 +45,20 @@ impl<C: Consumer> Endpoint for RpcService<C> {
 type MakeEndpoint = Box<dyn FnOnce(&ServerConfig, &watch::Receiver<bool>, &Stats) -> Arc<dyn Endpoint> + Send>;
 
 /// Builds a server: bind an address, mount consumers on paths, serve.
+///
+/// Safe by default (each limit is a [`ServerConfig`] setting):
+/// - a request's head must arrive within 10 s of the connection's start or
+///   of its first byte after an idle spell, on HTTP/1.1 and h2c alike, the
+///   protocol sniffing included (`header_read_timeout`);
+/// - an HTTP connection with no request in progress is closed after 60 s
+///   (`keep_alive_timeout`);
+/// - past 10,000 open connections, HTTP and WebSocket together, new ones are
+///   closed as soon as they are accepted, without a response: a 503 would mean
+///   reading the request first, holding the descriptor the cap is there to
+///   save; accepting resumes as soon as one closes (`max_connections`);
+/// - a WebSocket handshake from another site's page is refused with 403
+///   before the consumer's connect hook runs ([`AllowedOrigins`](crate::AllowedOrigins));
+/// - no CORS headers unless [`Cors`](crate::Cors) is configured.
 ///
 /// ```no_run
 /// use channels_rpc::{Consumer, Server};
@@ -208,7 +224,7 @@ impl Listening {
 
     /// The channel layer, to send to groups from outside any connection.
     pub fn layer(&self) -> Arc<dyn ChannelLayer> {
-        self.config.layer.clone()
+        self.config.channel_layer().clone()
     }
 
     /// Serves until the process ends.
@@ -244,13 +260,20 @@ impl Listening {
             shutdown_tx,
             stats,
         } = self;
-        // HTTP/1.1 alone skips the protocol sniffing that h2c needs on every read.
+        // HTTP/1.1 alone skips the protocol sniffing that h2c needs on every
+        // read. Neither has a hyper timer: the watchdog times connections out.
         let http1 = {
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(hyper_util::rt::TokioTimer::new());
+            builder.header_read_timeout(None);
             builder
         };
-        let auto = config.h2c.then(|| auto::Builder::new(TokioExecutor::new()));
+        let auto = config.h2c().then(|| {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().header_read_timeout(None);
+            builder
+        });
+        let timeouts = Timeouts::new(&config);
+        let max_connections = config.max_connections();
         tokio::pin!(signal);
         loop {
             tokio::select! {
@@ -264,23 +287,38 @@ impl Listening {
                             continue;
                         }
                     };
+                    // Past the cap, close at once: nothing is read or written,
+                    // the client sees the connection closed.
+                    if stats.connections() + stats.websockets() >= max_connections {
+                        tracing::debug!(%peer, max_connections, "connection refused: too many open");
+                        drop(stream);
+                        continue;
+                    }
                     let _ = stream.set_nodelay(true);
+                    let activity = Arc::new(Activity::default());
                     let router = router.clone();
+                    let watched = activity.clone();
                     let service = hyper::service::service_fn(move |req| {
+                        let busy = watched.request();
                         let response = router.respond(req, peer);
-                        async move { Ok::<_, Infallible>(response.await) }
+                        async move {
+                            let response = response.await;
+                            drop(busy);
+                            Ok::<_, Infallible>(response)
+                        }
                     });
                     let guard = stats.connection();
-                    let io = TokioIo::new(stream);
+                    let io = TokioIo::new(Watched::new(stream, activity.clone()));
                     let shutdown = shutdown_tx.subscribe();
+                    let watch = (Watch::new(activity), timeouts.clone());
                     match &auto {
                         Some(auto) => {
                             let connection = auto.serve_connection_with_upgrades(io, service).into_owned();
-                            spawn_connection(connection, shutdown, guard, |c| c.graceful_shutdown());
+                            spawn_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown());
                         }
                         None => {
                             let connection = http1.serve_connection(io, service).with_upgrades();
-                            spawn_connection(connection, shutdown, guard, |c| c.graceful_shutdown());
+                            spawn_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown());
                         }
                     }
                 }
@@ -290,7 +328,7 @@ impl Listening {
         drop(listener);
         let _ = shutdown_tx.send(true);
         let closed = stats.all_closed();
-        if tokio::time::timeout(config.shutdown_timeout + Duration::from_secs(1), closed)
+        if tokio::time::timeout(config.shutdown_timeout() + Duration::from_secs(1), closed)
             .await
             .is_err()
         {
@@ -301,11 +339,13 @@ impl Listening {
 }
 
 /// Serves one accepted connection in its own task; on shutdown, lets it
-/// finish the request in progress and close (`graceful`).
+/// finish the request in progress and close (`graceful`); past a timeout of
+/// the watchdog's, shutting down or not, drops it.
 fn spawn_connection<F, E>(
     connection: F,
     shutdown: watch::Receiver<bool>,
     guard: ConnectionGuard,
+    (mut watch, timeouts): (Watch, Timeouts),
     graceful: fn(Pin<&mut F>),
 ) where
     F: Future<Output = Result<(), E>> + Send + 'static,
@@ -314,52 +354,38 @@ fn spawn_connection<F, E>(
     tokio::spawn(async move {
         let _guard = guard;
         let mut connection = std::pin::pin!(connection);
-        let ended = match until_shutdown(connection.as_mut(), shutdown).await {
-            Some(ended) => ended,
-            None => {
+        let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
+        let mut stopping = false;
+        let mut tick = std::pin::pin!(timeouts.ticker.next());
+        tick.as_mut().enable();
+        let ended = std::future::poll_fn(|cx| {
+            loop {
+                if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(ended));
+                }
+                if stopping || shutdown.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+                // Shutting down: the connection finishes its request and closes.
+                stopping = true;
                 graceful(connection.as_mut());
-                connection.await
             }
-        };
-        if let Err(e) = ended {
-            tracing::debug!(error = %e, "connection ended with an error");
+            while tick.as_mut().poll(cx).is_ready() {
+                tick.set(timeouts.ticker.next());
+                tick.as_mut().enable();
+                if let Some(expired) = watch.check(&timeouts) {
+                    return Poll::Ready(Err(expired));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        match ended {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+            Err(expired) => tracing::debug!(?expired, "connection timed out"),
         }
     });
-}
-
-/// Drives `connection` until it ends (`Some`) or the server shuts down (`None`).
-async fn until_shutdown<F: Future>(mut connection: Pin<&mut F>, shutdown: watch::Receiver<bool>) -> Option<F::Output> {
-    let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
-            return Poll::Ready(Some(ended));
-        }
-        shutdown.as_mut().poll(cx).map(|()| None)
-    })
-    .await
-}
-
-/// Completes when the server shuts down (or is gone), for a task that polls
-/// it on every wake-up, for as long as it lives. The first poll registers the
-/// task's waker; later polls only read the signal's version, an atomic load,
-/// instead of polling the notification again (a lock each time). Made for one
-/// task: polled from another, it would not wake that one.
-pub(crate) fn shutdown_signal(shutdown: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    let version = shutdown.clone();
-    let mut signal = shutdown;
-    async move {
-        let mut changed = std::pin::pin!(signal.changed());
-        let mut registered = false;
-        std::future::poll_fn(|cx| {
-            // A closed channel (`Err`) means shutdown as well.
-            if registered && !version.has_changed().unwrap_or(true) {
-                return Poll::Pending;
-            }
-            registered = true;
-            changed.as_mut().poll(cx).map(|_| ())
-        })
-        .await
-    }
 }
 
 /// A server running in its own task.

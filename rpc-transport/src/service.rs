@@ -15,7 +15,8 @@ use rpc_core::{App, Consumer};
 use tokio::sync::watch;
 
 use crate::config::ServerConfig;
-use crate::http::{plain, serve_request, HttpHost, ResponseBody};
+use crate::http::{serve_request, serve_with_cors, HttpHost};
+use crate::response::{plain, ResponseBody};
 use crate::stats::Stats;
 use crate::ticker::Ticker;
 use crate::ws::{is_upgrade, serve_upgrade, WsShared};
@@ -93,12 +94,12 @@ impl<C: Consumer> RpcService<C> {
         (http, websocket): (bool, bool),
         owned_shutdown: Option<watch::Sender<bool>>,
     ) -> Self {
-        let app = app.limits(config.limits);
+        let app = app.limits(config.limits());
         RpcService {
             inner: Arc::new(Inner {
                 app,
                 shared: WsShared {
-                    ticker: Ticker::new(config.ping_interval),
+                    ticker: Ticker::new(config.ping_interval()),
                     config,
                     shutdown,
                     stats,
@@ -177,6 +178,8 @@ impl<C: Consumer> RpcService<C> {
                     return plain(StatusCode::NOT_FOUND, "no WebSocket endpoint here\n");
                 }
                 serve_upgrade(service.app.clone(), service.shared.clone(), req, peer).await
+            } else if let Some(cors) = service.shared.config.cors_layer() {
+                serve_with_cors(cors, service.clone(), req, peer).await
             } else {
                 serve_request(service, req, peer).await
             }
@@ -193,6 +196,9 @@ impl<C: Consumer> RpcService<C> {
     ) -> BoxedResponse {
         if upgrade || !self.inner.http {
             return Box::pin(self.respond_to(req, Some(peer), upgrade));
+        }
+        if let Some(cors) = self.inner.shared.config.cors_layer() {
+            return Box::pin(serve_with_cors(cors, self.inner.clone(), req, Some(peer)));
         }
         // `Box::new` of the call, not `Box::pin`: the future is then written
         // straight into the allocation instead of being built and copied.

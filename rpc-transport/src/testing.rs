@@ -84,18 +84,23 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         self
     }
 
-    /// Runs the consumer's connect hook; on acceptance, the open connection.
+    /// Checks the `Origin` as the server does (403 past it), runs the
+    /// consumer's connect hook; on acceptance, the open connection.
     pub async fn connect(self) -> Result<OpenWebsocket, Reject> {
+        // The server's origin check, as a real handshake meets it.
+        if !self.config.allowed_origins().allows(&self.headers) {
+            return Err(Reject::forbidden("origin not allowed"));
+        }
         let mut scope = rpc_core::Scope::new(Transport::WebSocket, self.path);
         *scope.headers_mut() = self.headers;
         let consumer = C::new(&scope);
         consumer.connect(&mut scope).await?;
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (shutdown_tx, shutdown) = watch::channel(false);
-        let limits = self.config.limits;
+        let limits = self.config.limits();
         let ws_config = ws::websocket_config(&self.config);
         let shared = WsShared {
-            ticker: Ticker::new(self.config.ping_interval),
+            ticker: Ticker::new(self.config.ping_interval()),
             config: self.config,
             shutdown,
             stats: Stats::default(),
@@ -231,7 +236,7 @@ impl<C: Consumer> HttpCommunicator<C> {
 
     /// Sets the configuration.
     pub fn config(mut self, config: ServerConfig) -> Self {
-        self.app = self.app.limits(config.limits);
+        self.app = self.app.limits(config.limits());
         self.config = config;
         self
     }

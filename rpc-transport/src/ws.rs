@@ -16,7 +16,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rpc_core::{Answer, App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply};
+use rpc_core::{Answer, App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply, Scope, Transport};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -27,8 +27,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::ServerConfig;
-use crate::http::{plain, rejected, websocket_scope, ResponseBody};
-use crate::server::shutdown_signal;
+use crate::response::{plain, rejected, ResponseBody};
+use crate::shutdown::shutdown_signal;
 use crate::stats::Stats;
 use crate::ticker::Ticker;
 
@@ -40,6 +40,33 @@ mod code {
     pub const ABNORMAL: u16 = 1006;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
+}
+
+/// Headers that only serve the WebSocket handshake itself; the scope of the
+/// connection that follows does not keep them (`sec-websocket-protocol`,
+/// the subprotocols offered, stays).
+const HANDSHAKE_ONLY: [header::HeaderName; 5] = [
+    header::CONNECTION,
+    header::UPGRADE,
+    header::SEC_WEBSOCKET_KEY,
+    header::SEC_WEBSOCKET_VERSION,
+    header::SEC_WEBSOCKET_EXTENSIONS,
+];
+
+/// The scope of a WebSocket connection from its upgrade request. The header
+/// values are copied: hyper's own point into its read buffer, which they would
+/// keep alive (kilobytes) for as long as the connection lasts.
+pub(crate) fn websocket_scope<B>(req: &Request<B>, peer: Option<SocketAddr>) -> Scope {
+    let mut scope = Scope::new(Transport::WebSocket, req.uri().path());
+    scope.set_query(req.uri().query().map(str::to_owned));
+    let headers = scope.headers_mut();
+    for (name, value) in req.headers().iter().filter(|(name, _)| !HANDSHAKE_ONLY.contains(name)) {
+        let mut owned = HeaderValue::from_bytes(value.as_bytes()).expect("a valid value stays valid");
+        owned.set_sensitive(value.is_sensitive());
+        headers.append(name.clone(), owned);
+    }
+    scope.set_peer(peer);
+    scope
 }
 
 fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -59,9 +86,9 @@ pub fn is_upgrade<B>(req: &Request<B>) -> bool {
 /// tungstenite's settings from ours.
 pub(crate) fn websocket_config(config: &ServerConfig) -> WebSocketConfig {
     WebSocketConfig::default()
-        .max_message_size(Some(config.limits.message_size()))
-        .max_frame_size(Some(config.limits.message_size()))
-        .read_buffer_size(config.websocket_read_buffer)
+        .max_message_size(Some(config.limits().message_size()))
+        .max_frame_size(Some(config.limits().message_size()))
+        .read_buffer_size(config.websocket_read_buffer())
 }
 
 /// Shared state a connection needs beyond its app.
@@ -110,6 +137,11 @@ where
             .headers_mut()
             .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         return response;
+    }
+    // Once per handshake, before the consumer exists: a page of another site
+    // cannot open a connection in its visitor's name.
+    if !shared.config.allowed_origins().allows(req.headers()) {
+        return plain(StatusCode::FORBIDDEN, "origin not allowed\n");
     }
     let mut scope = websocket_scope(&req, peer);
     let consumer = C::new(&scope);
@@ -174,9 +206,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let config = &shared.config;
-    let (handle, outbox) = ConnectionHandle::channel(config.outbound_queue);
+    let (handle, outbox) = ConnectionHandle::channel(config.outbound_queue());
     // Without a channel (the layer's backend is down) calls still work; only groups do not.
-    let inbox = match config.layer.new_channel().await {
+    let inbox = match config.channel_layer().new_channel().await {
         Ok(inbox) => Some(inbox),
         Err(e) => {
             tracing::warn!(error = %e, "no layer channel for this connection");
@@ -186,7 +218,7 @@ where
     let channel = inbox.as_ref().map(|i| i.name.clone());
     let connection = connection
         .with_handle(handle)
-        .with_layer(config.layer.clone(), channel.clone());
+        .with_layer(config.channel_layer().clone(), channel.clone());
     let Err(end) = serve(&mut socket, app, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
@@ -194,12 +226,12 @@ where
                 code: CloseCode::from(code),
                 reason: reason.into(),
             };
-            let _ = tokio::time::timeout(config.write_timeout, socket.close(Some(frame))).await;
+            let _ = tokio::time::timeout(config.write_timeout(), socket.close(Some(frame))).await;
             code
         }
         End::PeerClosed(code) => {
             // tungstenite answers the close frame; flush it out.
-            let _ = tokio::time::timeout(config.write_timeout, socket.flush()).await;
+            let _ = tokio::time::timeout(config.write_timeout(), socket.flush()).await;
             code
         }
         End::Lost => code::ABNORMAL,
@@ -207,7 +239,7 @@ where
     let consumer: &C = connection.consumer().expect("the connection's own consumer");
     consumer.disconnect(code).await;
     if let Some(channel) = channel {
-        config.layer.close_channel(&channel).await;
+        config.channel_layer().close_channel(&channel).await;
     }
 }
 
@@ -234,8 +266,8 @@ where
     let mut tick = std::pin::pin!(shared.ticker.next());
     tick.as_mut().enable();
     loop {
-        let can_read = in_flight.len() < config.max_in_flight_per_connection;
-        let mut out = Round::new(config.write_timeout);
+        let can_read = in_flight.len() < config.max_in_flight();
+        let mut out = Round::new(config.write_timeout());
         tokio::select! {
             biased;
             () = shutdown.as_mut() => return Err(drain(socket, &mut in_flight, config).await),
@@ -261,7 +293,7 @@ where
                 let now = Instant::now();
                 if std::mem::take(&mut heard) {
                     last_heard = now;
-                } else if now - last_heard > config.idle_timeout {
+                } else if now - last_heard > config.idle_timeout() {
                     return Err(End::Lost);
                 }
                 out.message(socket, Message::Ping(Bytes::new())).await?;
@@ -280,7 +312,7 @@ where
                 out.text(socket, pushed).await?;
                 progressed = true;
             }
-            if in_flight.len() < config.max_in_flight_per_connection {
+            if in_flight.len() < config.max_in_flight() {
                 if let Some(frame) = socket.next().now_or_never() {
                     heard = true;
                     out.read(socket, on_frame(frame, app, connection, &mut in_flight)?)
@@ -462,7 +494,7 @@ async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
     config: &ServerConfig,
 ) -> End {
     let finish = async {
-        let mut out = Round::new(config.write_timeout);
+        let mut out = Round::new(config.write_timeout());
         while let Some(reply) = in_flight.next().await {
             if let Some(reply) = reply {
                 out.text(socket, reply.into_text()).await?;
@@ -470,7 +502,7 @@ async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
         }
         out.flush(socket).await
     };
-    match tokio::time::timeout(config.shutdown_timeout, finish).await {
+    match tokio::time::timeout(config.shutdown_timeout(), finish).await {
         Ok(Ok(())) => End::Close(code::GOING_AWAY, "server shutting down"),
         _ => End::Lost,
     }

@@ -15,10 +15,12 @@ struct Bench;
 
 /// Binds `addr`, calls `ready` with the bound address, serves forever.
 pub async fn serve(addr: &str, ready: impl FnOnce(SocketAddr)) -> io::Result<()> {
-    let config = ServerConfig::default()
+    let config = ServerConfig::builder()
         .limits(Limits::default().max_message_size(64 << 20).max_batch_len(1 << 20))
         .max_in_flight(1 << 16)
-        .outbound_queue(1 << 16);
+        .outbound_queue(1 << 16)
+        .max_connections(1 << 20)
+        .build()?;
     let server = Server::bind(addr)
         .config(config)
         .websocket("/ws/", Bench::app())
