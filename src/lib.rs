@@ -58,7 +58,10 @@ pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 
 // Serving.
 pub use rpc_transport::testing;
-pub use rpc_transport::{Cors, Listening, RpcService, Server, ServerConfig, ServerHandle, Stats};
+pub use rpc_transport::{
+    AllowedOrigins, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder, ServerHandle,
+    Stats,
+};
 
 // JSON values, for params and results.
 pub use serde_json::{json, Number, Value};
