@@ -32,6 +32,8 @@ mod json_writer;
 pub mod layer;
 pub mod limits;
 mod message;
+#[cfg(test)]
+mod miri_tests;
 pub mod outbound;
 pub mod params;
 pub mod queue;

@@ -10,7 +10,14 @@ use crate::message::Version;
 /// Not public API: one encoded response, as a method's generated wrapper
 /// returns it. Only this module makes one, so its body is always a complete
 /// JSON-RPC response written by this crate; nothing outside can build or
-/// change one.
+/// change one:
+///
+/// ```compile_fail,E0451
+/// let forged = rpc_core::__private::Encoded {
+///     body: Default::default(),
+///     error_code: None,
+/// };
+/// ```
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Encoded {
