@@ -153,30 +153,37 @@ pub struct AnyConsumer;
 ///     ctx.scope().header("x-user").map(str::to_owned)
 /// }
 /// ```
-///
-/// # Why this is sound
-///
-/// `RpcContext` is a view of the call's facts (the crate-private `Call`) with their borrow
-/// lifetime erased to `'static`, so that the type needs no lifetime
-/// parameter (an `async fn` taking `&RpcContext<'_, C>` would have to name
-/// it; a path with an elided lifetime is refused, E0726, and `Inject`
-/// requires `'static` types). The erasure is harmless because no
-/// `RpcContext` is ever seen except behind a reference that lives no longer
-/// than the real `Call<'a>`:
-///
-/// - no `RpcContext` value is ever made: the only way to one is
-///   `Call::context` (crate-private), which casts a `&'s Call<'a>` into a `&'s RpcContext`
-///   with the same `'s`; there is no public constructor, and the type is not
-///   `Clone`, `Copy` or `Default`;
-/// - every API hands out `&RpcContext` only (the generated wrappers'
-///   [`CallFn`](crate::registry::CallFn) takes `for<'s> &'s RpcContext`,
-///   futures of async methods are bound by `'s`, and [`Inject::inject`]
-///   receives `&'s RpcContext` and must return a `&'s Self`), never `&mut` nor
-///   a value, so no one can move, swap or keep one;
-/// - the field is private to this module, and every accessor ties what it
-///   returns to `&self` (`scope`, `connection`, `request_id`, `params_raw`,
-///   `handle`, ...); the only `&'static` ones (`method`, and the parameter
-///   names) are `'static` in every `Call<'a>` too.
+
+// Why this is sound.
+//
+// `RpcContext` is a view of the call's facts (`Call`, crate-private) with
+// their borrow lifetime erased to `'static`, so that the type needs no
+// lifetime parameter: an `async fn` taking `&RpcContext<'_, C>` must spell the
+// lifetime out (a path with an elided lifetime is refused, E0726), and
+// `Inject` requires `'static` types. The erasure is harmless because no
+// `RpcContext` is ever seen except behind a reference that lives no longer
+// than the real `Call<'a>`:
+//
+// - No `RpcContext` value is ever made. The only way to one is
+//   `Call::context`, which turns a `&'s Call<'a>` (so `'a: 's`) into a
+//   `&'s RpcContext` with the same `'s`; `from_call`/`retyped` only change
+//   the marker type parameter, keeping `'s`. There is no public constructor,
+//   and the type is not `Clone`, `Copy` or `Default`.
+// - Every API hands out `&'s RpcContext` only, never `&mut` nor a value, so no
+//   one can move, swap, `mem::take` or keep one: the generated wrapper
+//   (`registry::CallFn`, `for<'s> fn(&'s RpcContext) -> Invoked<'s>`) and the
+//   futures of async methods are bound by `'s`; `Inject::inject`, which users
+//   may implement for their own types, receives a `&'s RpcContext` and must
+//   return a `&'s Self`, and cannot build an `RpcContext` to return. The only
+//   `Inject` impl whose `Self` is an `RpcContext` is the one below, which
+//   returns the same reference retyped.
+// - The field is private to this module, and every accessor ties what it
+//   returns to `&self` (`scope`, `connection`, `request_id`, `params_raw`,
+//   `handle`, `layer`, `channel_name`, `consumer`, and the `Inject` impls).
+//   The only `&'static` ones, `method` and `param_names`, read fields that
+//   are `&'static` in every `Call<'a>`, not erased ones.
+// - `Send`/`Sync` do not depend on the lifetime: `Call`'s fields are shared
+//   references to `Sync` data whatever their lifetime.
 #[derive(RefCastCustom)]
 #[repr(transparent)]
 pub struct RpcContext<C = AnyConsumer> {
