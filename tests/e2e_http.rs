@@ -106,7 +106,10 @@ async fn jsonrpsee_http_client_calls() {
         .request::<Value, _>("subtract", rpc_params![1, "x"])
         .await
         .unwrap_err();
-    assert!(bad.to_string().contains("invalid parameter `subtrahend`"), "{bad}");
+    assert!(
+        bad.to_string().contains("Invalid params") && bad.to_string().contains("parameter `subtrahend`"),
+        "{bad}"
+    );
     let boom = client.request::<Value, _>("boom", rpc_params![]).await.unwrap_err();
     assert!(
         boom.to_string().contains("Internal error") && !boom.to_string().contains("secret"),

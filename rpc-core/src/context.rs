@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
+use ref_cast::{ref_cast_custom, RefCastCustom};
 use serde_json::value::RawValue;
 
 use crate::consumer::{Consumer, Reject};
@@ -13,7 +14,6 @@ use crate::layer::{ChannelLayer, LayerError};
 use crate::message::Version;
 use crate::outbound::{ConnectionHandle, PushError};
 use crate::params::Params;
-use crate::registry::MethodEntry;
 use crate::scope::Scope;
 
 /// One live connection: its consumer instance and its scope.
@@ -153,22 +153,58 @@ pub struct AnyConsumer;
 ///     ctx.scope().header("x-user").map(str::to_owned)
 /// }
 /// ```
+
+// Why this is sound.
+//
+// `RpcContext` is a view of the call's facts (`Call`, crate-private) with
+// their borrow lifetime erased to `'static`, so that the type needs no
+// lifetime parameter: an `async fn` taking `&RpcContext<'_, C>` must spell the
+// lifetime out (a path with an elided lifetime is refused, E0726), and
+// `Inject` requires `'static` types. The erasure is harmless because no
+// `RpcContext` is ever seen except behind a reference that lives no longer
+// than the real `Call<'a>`:
+//
+// - No `RpcContext` value is ever made. The only way to one is
+//   `Call::context`, which turns a `&'s Call<'a>` (so `'a: 's`) into a
+//   `&'s RpcContext` with the same `'s`; `from_call`/`retyped` only change
+//   the marker type parameter, keeping `'s`. There is no public constructor,
+//   and the type is not `Clone`, `Copy` or `Default`.
+// - Every API hands out `&'s RpcContext` only, never `&mut` nor a value, so no
+//   one can move, swap, `mem::take` or keep one: the generated wrapper
+//   (`registry::CallFn`, `for<'s> fn(&'s RpcContext) -> Invoked<'s>`) and the
+//   futures of async methods are bound by `'s`; `Inject::inject`, which users
+//   may implement for their own types, receives a `&'s RpcContext` and must
+//   return a `&'s Self`, and cannot build an `RpcContext` to return. The only
+//   `Inject` impl whose `Self` is an `RpcContext` is the one below, which
+//   returns the same reference retyped.
+// - The field is private to this module, and every accessor ties what it
+//   returns to `&self` (`scope`, `connection`, `request_id`, `params_raw`,
+//   `handle`, `layer`, `channel_name`, `consumer`, and the `Inject` impls).
+//   The only `&'static` ones, `method` and `param_names`, read fields that
+//   are `&'static` in every `Call<'a>`, not erased ones.
+// - `Send`/`Sync` do not depend on the lifetime: `Call`'s fields are shared
+//   references to `Sync` data whatever their lifetime.
+#[derive(RefCastCustom)]
 #[repr(transparent)]
 pub struct RpcContext<C = AnyConsumer> {
-    // The `'static` is a lie the type keeps to itself: an `RpcContext` is
-    // only ever reached through a reference made by `Call::context`, which
-    // cannot outlive the call, and every accessor below returns borrows tied
-    // to `&self`. This keeps the type free of a lifetime parameter, which
-    // `async fn` signatures would otherwise have to spell out.
     call: Call<'static>,
+    #[trivial]
     _consumer: PhantomData<fn() -> C>,
 }
 
 /// The facts of one call, borrowed from the connection and the message.
+///
+/// Fields borrowed for `'a` are erased to `'static` inside an
+/// [`RpcContext`]; fields that are `'static` here are truly so.
 #[derive(Debug)]
 pub(crate) struct Call<'a> {
     pub connection: &'a Connection,
-    pub entry: &'static MethodEntry,
+    /// The method's registered name.
+    pub method: &'static str,
+    /// The method's JSON parameter names, in order.
+    pub param_names: &'static [&'static str],
+    /// The method receives the whole params, so extra ones are no error.
+    pub takes_params: bool,
     pub version: Version,
     /// The id's JSON text as received; `None` for a notification.
     pub id: Option<&'a str>,
@@ -178,30 +214,40 @@ pub(crate) struct Call<'a> {
 impl<'a> Call<'a> {
     /// The call seen as a context, for as long as the call is borrowed.
     pub(crate) fn context(&self) -> &RpcContext {
-        // SAFETY: `RpcContext` is `repr(transparent)` over `Call`, and
-        // `Call<'a>` and `Call<'static>` have the same layout. The returned
-        // reference lives no longer than `self`, hence than `'a`, and no
-        // method of `RpcContext` hands out anything with the `'static`
-        // lifetime of its field: every borrow is tied to `&self`.
-        unsafe { &*(self as *const Call<'a> as *const RpcContext) }
-    }
-}
-
-impl RpcContext {
-    fn typed<C>(&self) -> &RpcContext<C> {
-        // SAFETY: both are `repr(transparent)` over the same `Call`; the type
-        // parameter only appears in a zero-sized `PhantomData`.
-        unsafe { &*(self as *const RpcContext as *const RpcContext<C>) }
+        let erased: *const Call<'static> = (self as *const Call<'a>).cast();
+        // SAFETY: `Call<'a>` and `Call<'static>` differ in lifetimes only, so
+        // they have the same layout, and the pointer comes from a valid
+        // reference. Only the lifetime of the data `self` borrows is
+        // extended: the reference made here is bound by the elided lifetime
+        // of `&self`, which is no longer than `'a`, and it is only ever
+        // exposed as a `&RpcContext` of that same lifetime, through which
+        // nothing typed `'static` that is not truly so is handed out (see the
+        // doc of `RpcContext`, "Why this is sound").
+        let erased: &Call<'static> = unsafe { &*erased };
+        RpcContext::from_call(erased)
     }
 }
 
 impl<C> RpcContext<C> {
+    /// The same call as a context of another consumer type parameter.
+    #[ref_cast_custom]
+    fn from_call<'s>(call: &'s Call<'static>) -> &'s Self;
+
+    /// Any view of this call (the consumer parameter is only a marker).
+    fn retyped<D>(&self) -> &RpcContext<D> {
+        RpcContext::<D>::from_call(&self.call)
+    }
+
     pub(crate) fn params_raw(&self) -> Option<&RawValue> {
         self.call.params
     }
 
-    pub(crate) fn entry(&self) -> &'static MethodEntry {
-        self.call.entry
+    pub(crate) fn param_names(&self) -> &'static [&'static str] {
+        self.call.param_names
+    }
+
+    pub(crate) fn takes_params(&self) -> bool {
+        self.call.takes_params
     }
 
     /// The connection's scope.
@@ -226,7 +272,7 @@ impl<C> RpcContext<C> {
 
     /// The method's registered name.
     pub fn method(&self) -> &'static str {
-        self.call.entry.name()
+        self.call.method
     }
 
     /// The protocol version of the request.
@@ -299,7 +345,7 @@ impl<C: Consumer> RpcContext<C> {
 impl<C> std::fmt::Debug for RpcContext<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RpcContext")
-            .field("method", &self.call.entry.name())
+            .field("method", &self.call.method)
             .field("id", &self.call.id)
             .field("version", &self.call.version)
             .finish_non_exhaustive()
@@ -367,7 +413,7 @@ impl<C: 'static> Inject for RpcContext<C> {
     fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
         let any = TypeId::of::<C>() == TypeId::of::<AnyConsumer>();
         if any || cx.call.connection.consumer_type() == TypeId::of::<C>() {
-            Ok(cx.typed())
+            Ok(cx.retyped())
         } else {
             Err(wrong_consumer(cx, std::any::type_name::<C>()))
         }

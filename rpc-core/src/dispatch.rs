@@ -1,98 +1,19 @@
 //! [`Dispatcher`]: bytes in, optional bytes out. Transports call it; it does no I/O.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::context::{Call, Connection};
-use crate::error::{RpcError, INVALID_REQUEST, METHOD_NOT_FOUND};
+use crate::error::RpcError;
 use crate::handler::Invoked;
 use crate::limits::Limits;
 use crate::message::{self, Entry, Message, Version};
-use crate::registry::MethodTable;
-use crate::response::{self, Encoded};
-
-/// The answer to one incoming message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    body: Vec<u8>,
-    /// Version and error code of a single response; `None` for a batch.
-    single: Option<(Version, Option<i64>)>,
-}
-
-/// How HTTP statuses are chosen for error responses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StatusMapping {
-    /// 2.0 answers are always 200 (errors live in the body); a 1.0 request's
-    /// error keeps the "JSON-RPC over HTTP" draft's status.
-    #[default]
-    Spec,
-    /// The draft's status for every single request's error, as the Python
-    /// original does.
-    Draft,
-}
-
-impl Reply {
-    /// The response JSON.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// The response JSON, owned.
-    pub fn into_body(self) -> Vec<u8> {
-        self.body
-    }
-
-    /// The response JSON as text, without scanning it again: every reply is
-    /// written by serde_json or copied from the validated input.
-    pub fn into_text(self) -> String {
-        crate::outbound::json_text(self.body)
-    }
-
-    /// True when the reply answers a batch.
-    pub fn is_batch(&self) -> bool {
-        self.single.is_none()
-    }
-
-    /// The error code of a single error response.
-    pub fn error_code(&self) -> Option<i64> {
-        self.single.and_then(|(_, code)| code)
-    }
-
-    /// The HTTP status for this reply:
-    ///
-    /// ```
-    /// use channels_rpc::StatusMapping;
-    /// # use channels_rpc::{Connection, Consumer, Scope, Transport};
-    /// # #[derive(Consumer, Default)] struct C;
-    /// # let conn = Connection::for_consumer::<C>(Scope::new(Transport::Http, "/"));
-    /// # let app = C::app();
-    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    /// let v1 = rt.block_on(app.handle(&conn, br#"{"method":"nope","params":[],"id":1}"#)).unwrap();
-    /// assert_eq!(v1.http_status(StatusMapping::Spec), 404);
-    /// let v2 = rt.block_on(app.handle(&conn, br#"{"jsonrpc":"2.0","method":"nope","id":1}"#)).unwrap();
-    /// assert_eq!(v2.http_status(StatusMapping::Spec), 200);
-    /// assert_eq!(v2.http_status(StatusMapping::Draft), 404);
-    /// ```
-    pub fn http_status(&self, mapping: StatusMapping) -> u16 {
-        match self.single {
-            Some((version, Some(code))) if version == Version::V1 || mapping == StatusMapping::Draft => match code {
-                INVALID_REQUEST => 400,
-                METHOD_NOT_FOUND => 404,
-                _ => 500,
-            },
-            _ => 200,
-        }
-    }
-
-    fn single(version: Version, encoded: Encoded) -> Self {
-        Reply {
-            body: encoded.body,
-            single: Some((version, encoded.error_code)),
-        }
-    }
-}
+use crate::registry::{MethodEntry, MethodTable};
+use crate::response::{self, BatchReply, Encoded};
+pub use crate::response::{Reply, StatusMapping};
 
 /// Dispatches messages to a method table under a set of limits.
 #[derive(Debug)]
@@ -167,20 +88,20 @@ impl Dispatcher {
             Entry::Request(r) => r.version,
             Entry::Invalid { version, .. } => *version,
         };
-        let call = match self.prepare(connection, &entry) {
-            Ok(call) => call,
+        let (method, call) = match self.prepare(connection, &entry) {
+            Ok(prepared) => prepared,
             Err(answer) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
         };
-        if call.entry.answers_later() {
+        if method.answers_later() {
             return Answer::Pending(Box::pin(async move {
-                let out = match call.entry.call(call.context()) {
+                let out = match method.call(call.context()) {
                     Invoked::Ready(out) => out,
                     Invoked::Pending(future) => future.await,
                 };
                 out.map(|out| Reply::single(version, out))
             }));
         }
-        Answer::Ready(call_now(&call).map(|out| Reply::single(version, out)))
+        Answer::Ready(call_now(method, &call).map(|out| Reply::single(version, out)))
     }
 
     /// Runs a batch: sync members at once, async ones concurrently; one array
@@ -194,16 +115,16 @@ impl Dispatcher {
                 Err(answer) => out.extend(answer),
             }
         }
-        if !calls.iter().any(|call| call.entry.answers_later()) {
-            for call in &calls {
-                out.extend(call_now(call));
+        if !calls.iter().any(|(method, _)| method.answers_later()) {
+            for (method, call) in &calls {
+                out.extend(call_now(method, call));
             }
             return Answer::Ready(out.finish());
         }
         Answer::Pending(Box::pin(async move {
             let mut running = FuturesUnordered::new();
-            for call in &calls {
-                match call.entry.call(call.context()) {
+            for (method, call) in &calls {
+                match method.call(call.context()) {
                     Invoked::Ready(answer) => out.extend(answer),
                     Invoked::Pending(future) => running.push(future),
                 }
@@ -217,7 +138,12 @@ impl Dispatcher {
 
     /// The call `entry` asks for, or the answer it gets without one (an
     /// invalid request, an unknown method; `None` for a notification).
-    fn prepare<'a>(&self, connection: &'a Connection, entry: &Entry<'a>) -> Result<Call<'a>, Option<Encoded>> {
+    #[allow(clippy::type_complexity)]
+    fn prepare<'a>(
+        &self,
+        connection: &'a Connection,
+        entry: &Entry<'a>,
+    ) -> Result<(&'static MethodEntry, Call<'a>), Option<Encoded>> {
         let request = match entry {
             Entry::Request(request) => request,
             Entry::Invalid { version, id, error } => return Err(Some(response::error(*version, *id, error))),
@@ -233,62 +159,52 @@ impl Dispatcher {
                 )
             }));
         };
-        Ok(Call {
+        let call = Call {
             connection,
-            entry: method,
+            method: method.name(),
+            param_names: method.params(),
+            takes_params: method.takes_params(),
             version: request.version,
             id: request.id,
             params: request.params,
-        })
+        };
+        Ok((method, call))
     }
 }
 
 /// Calls a sync method. Its wrapper always answers at once; were it ever to
 /// return a future, the call answers -32603 rather than block or panic.
-fn call_now(call: &Call<'_>) -> Option<Encoded> {
-    match call.entry.call(call.context()) {
+fn call_now(method: &MethodEntry, call: &Call<'_>) -> Option<Encoded> {
+    match method.call(call.context()) {
         Invoked::Ready(out) => out,
         Invoked::Pending(_) => {
-            tracing::error!(method = call.entry.name(), "a sync method's wrapper returned a future");
+            tracing::error!(method = call.method, "a sync method's wrapper returned a future");
             call.id
                 .map(|id| response::error(call.version, Some(id), &RpcError::internal()))
         }
     }
 }
 
-/// A batch's answers, gathered into one JSON array.
-struct BatchReply {
-    body: Vec<u8>,
-}
-
-impl BatchReply {
-    fn with_capacity(members: usize) -> Self {
-        BatchReply {
-            body: Vec::with_capacity(2 + members * 48),
-        }
-    }
-
-    fn extend(&mut self, answer: Option<Encoded>) {
-        if let Some(answer) = answer {
-            self.body.push(if self.body.is_empty() { b'[' } else { b',' });
-            self.body.extend_from_slice(&answer.body);
-        }
-    }
-
-    /// The array; `None` when every member was a notification.
-    fn finish(mut self) -> Option<Reply> {
-        if self.body.is_empty() {
-            return None;
-        }
-        self.body.push(b']');
-        Some(Reply {
-            body: self.body,
-            single: None,
-        })
-    }
-}
-
-/// A message's answer as [`Dispatcher::start`] leaves it.
+/// A message's answer as [`Dispatcher::start`] leaves it: `.await` it for
+/// the [`Reply`] (`None` when nothing is to be sent back). A transport that
+/// wants to avoid polling a future for sync methods matches on it instead.
+///
+/// ```
+/// use channels_rpc::{rpc_method, Connection, Consumer, Scope, Transport};
+/// # #[derive(Consumer, Default)] struct C;
+/// #[rpc_method(consumer = C)]
+/// async fn later() -> u8 {
+///     7
+/// }
+///
+/// let app = C::app();
+/// let conn = Connection::for_consumer::<C>(Scope::new(Transport::InProcess, "/"));
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let reply = rt.block_on(async {
+///     app.start(&conn, br#"{"jsonrpc":"2.0","method":"later","id":1}"#).await
+/// });
+/// assert_eq!(reply.unwrap().body(), br#"{"jsonrpc":"2.0","result":7,"id":1}"#);
+/// ```
 #[must_use = "a pending answer does nothing until awaited"]
 pub enum Answer<'a> {
     /// Answered: the reply, or `None` when nothing is to be sent back.
@@ -297,15 +213,55 @@ pub enum Answer<'a> {
     Pending(ReplyFuture<'a>),
 }
 
-/// The future of a pending [`Answer`].
+/// The future of a pending [`Answer`] (not needed to use one: `.await` the answer).
 pub type ReplyFuture<'a> = Pin<Box<dyn Future<Output = Option<Reply>> + Send + 'a>>;
 
 impl Answer<'_> {
-    /// The reply, waiting for it if need be.
+    /// The reply, waiting for it if need be; the same as `.await`.
     pub async fn finish(self) -> Option<Reply> {
-        match self {
-            Answer::Ready(reply) => reply,
-            Answer::Pending(future) => future.await,
+        self.await
+    }
+}
+
+impl<'a> IntoFuture for Answer<'a> {
+    type Output = Option<Reply>;
+    type IntoFuture = AnswerFuture<'a>;
+
+    fn into_future(self) -> AnswerFuture<'a> {
+        AnswerFuture(match self {
+            Answer::Ready(reply) => AnswerState::Ready(Some(reply)),
+            Answer::Pending(future) => AnswerState::Pending(future),
+        })
+    }
+}
+
+/// What awaiting an [`Answer`] polls: the reply at once when it is ready
+/// (nothing boxed), else the pending future.
+#[must_use = "futures do nothing unless polled"]
+pub struct AnswerFuture<'a>(AnswerState<'a>);
+
+enum AnswerState<'a> {
+    /// Taken by the first poll.
+    Ready(Option<Option<Reply>>),
+    Pending(ReplyFuture<'a>),
+}
+
+impl Future for AnswerFuture<'_> {
+    type Output = Option<Reply>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
+        match &mut self.0 {
+            AnswerState::Ready(reply) => Poll::Ready(reply.take().expect("AnswerFuture polled after completion")),
+            AnswerState::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for AnswerFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            AnswerState::Ready(reply) => f.debug_tuple("Ready").field(reply).finish(),
+            AnswerState::Pending(_) => f.write_str("Pending"),
         }
     }
 }

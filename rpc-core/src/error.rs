@@ -69,9 +69,20 @@ impl RpcError {
         RpcError::new(METHOD_NOT_FOUND, "Method not found").with_data(method)
     }
 
-    /// `-32602 Invalid params`, with a message that names the parameter.
-    pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
-        RpcError::new(INVALID_PARAMS, message)
+    /// `-32602 Invalid params`, with the detail (which parameter, and why)
+    /// as data.
+    ///
+    /// ```
+    /// use channels_rpc::RpcError;
+    ///
+    /// let err = RpcError::invalid_params("missing parameter `b`");
+    /// assert_eq!(
+    ///     serde_json::to_string(&err).unwrap(),
+    ///     r#"{"code":-32602,"message":"Invalid params","data":"missing parameter `b`"}"#
+    /// );
+    /// ```
+    pub fn invalid_params(detail: impl Into<String>) -> Self {
+        RpcError::new(INVALID_PARAMS, "Invalid params").with_data(detail.into())
     }
 
     /// `-32603 Internal error`, with no detail.

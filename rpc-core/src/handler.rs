@@ -6,8 +6,8 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
+use futures_util::FutureExt;
 use serde::Serialize;
 
 use crate::context::RpcContext;
@@ -15,11 +15,16 @@ use crate::error::{into_rpc_error, RpcError};
 use crate::params::FromParams;
 use crate::response::{self, Encoded};
 
-/// The boxed future of an async method's response.
+/// Not public API: the boxed future of an async method's response.
+#[doc(hidden)]
 pub type MethodFuture<'a> = Pin<Box<dyn Future<Output = Option<Encoded>> + Send + 'a>>;
 
-/// What a method's wrapper returns: the response at once (sync methods, bad
-/// params) or a future of it. `None` means no response (a notification).
+/// Not public API: what a method's generated wrapper returns, the response
+/// at once (sync methods, bad params) or a future of it. `None` means no
+/// response (a notification). The response is an [`Encoded`], which only
+/// this crate can make, so whatever a wrapper returns is a response this
+/// crate wrote.
+#[doc(hidden)]
 pub enum Invoked<'a> {
     /// Done: the response, if any.
     Ready(Option<Encoded>),
@@ -37,8 +42,7 @@ impl std::fmt::Debug for Invoked<'_> {
 }
 
 fn decode<P: FromParams>(cx: &RpcContext) -> Result<P, RpcError> {
-    let entry = cx.entry();
-    P::from_params(cx.params_raw(), entry.params(), !entry.takes_params())
+    P::from_params(cx.params_raw(), cx.param_names(), !cx.takes_params())
 }
 
 /// The response to `outcome`, or none for a notification.
@@ -92,7 +96,7 @@ where
     match started {
         Err(e) => Invoked::Ready(respond::<()>(cx, Err(e))),
         Ok(future) => Invoked::Pending(Box::pin(async move {
-            let outcome = match CatchUnwind(future).await {
+            let outcome = match AssertUnwindSafe(future).catch_unwind().await {
                 Ok(outcome) => outcome,
                 Err(payload) => Err(panicked(cx, &*payload)),
             };
@@ -122,23 +126,6 @@ where
         };
         respond(cx, outcome)
     }))
-}
-
-/// Polls a future, turning a panic into an error.
-struct CatchUnwind<F>(F);
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of the only field; it is never moved.
-        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
 }
 
 /// Marks a return value that is a `Result`: its error becomes the error response.

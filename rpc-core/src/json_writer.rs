@@ -22,8 +22,103 @@ type Result<T = ()> = std::result::Result<T, Error>;
 const VERBATIM_STRUCTS: [&str; 2] = ["$serde_json::private::RawValue", "$serde_json::private::Number"];
 
 /// Appends `value` as JSON to `out`.
-pub(crate) fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result {
+///
+/// Whatever it appends is UTF-8, even when it fails part way: it copies
+/// `&str`s whole, or cut just before an ASCII byte (an escape), and writes
+/// only ASCII itself (punctuation, escapes, numbers). [`JsonBuf`] relies on this.
+fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result {
     value.serialize(&mut JsonWriter { out })
+}
+
+/// A buffer of JSON text under construction that is UTF-8 at every step, so
+/// that it becomes a `String` without being scanned again.
+///
+/// The invariant is kept by this module alone: the buffer is private, and
+/// every method appends UTF-8 (a `&str`, an ASCII byte, another `JsonBuf`, or
+/// the output of [`write_json`], see there). Nothing outside this module can
+/// reach the bytes mutably.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct JsonBuf(Vec<u8>);
+
+impl JsonBuf {
+    /// An empty buffer with room for `capacity` bytes.
+    #[inline]
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        JsonBuf(Vec::with_capacity(capacity))
+    }
+
+    /// Appends text as it is (JSON punctuation, an id's text as received).
+    #[inline]
+    pub(crate) fn push_str(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    /// Appends one ASCII byte; panics on any other byte, which would break
+    /// the invariant (callers pass literals, so the check folds away).
+    #[inline]
+    pub(crate) fn push_ascii(&mut self, byte: u8) {
+        assert!(byte.is_ascii(), "JsonBuf::push_ascii takes ASCII only");
+        self.0.push(byte);
+    }
+
+    /// Appends another buffer's text.
+    #[inline]
+    pub(crate) fn push_json(&mut self, other: &JsonBuf) {
+        self.0.extend_from_slice(&other.0);
+    }
+
+    /// Appends `value` as JSON. On error the buffer may hold part of it,
+    /// still UTF-8; callers discard or truncate it.
+    #[inline]
+    pub(crate) fn write<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        write_json(&mut self.0, value)
+    }
+
+    /// The byte at `index`, if any.
+    #[inline]
+    pub(crate) fn byte_at(&self, index: usize) -> Option<u8> {
+        self.0.get(index).copied()
+    }
+
+    /// The length in bytes.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when nothing was written.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text as bytes.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes, owned.
+    #[inline]
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The text as a `String`, without scanning it again.
+    #[inline]
+    pub(crate) fn into_string(self) -> String {
+        debug_assert!(std::str::from_utf8(&self.0).is_ok());
+        // SAFETY: `self.0` is UTF-8. It is private to this module and only
+        // ever grows through the methods above: `push_str` copies a `&str`,
+        // `push_ascii` checks that its byte is ASCII, `push_json` copies
+        // another `JsonBuf` (UTF-8 by the same argument), and `write` appends
+        // what `write_json` writes, which is UTF-8 even on failure (its doc
+        // says why; `JsonWriter` only ever appends `&str` runs split before an
+        // ASCII byte, ASCII escapes and punctuation, and serde_json's
+        // `CompactFormatter` output for numbers, which is ASCII). No method
+        // removes bytes, so no cut can fall inside a character.
+        unsafe { String::from_utf8_unchecked(self.0) }
+    }
 }
 
 struct JsonWriter<'a> {

@@ -32,6 +32,8 @@ mod json_writer;
 pub mod layer;
 pub mod limits;
 mod message;
+#[cfg(test)]
+mod miri_tests;
 pub mod outbound;
 pub mod params;
 pub mod queue;
@@ -42,7 +44,7 @@ pub mod scope;
 pub use app::App;
 pub use consumer::{Consumer, ConsumerHooks, MethodSources, Reject};
 pub use context::{AnyConsumer, Connection, ConsumerId, Inject, RpcContext};
-pub use dispatch::{Answer, Dispatcher, Reply, ReplyFuture, StatusMapping};
+pub use dispatch::{Answer, Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
 pub use limits::Limits;
@@ -50,7 +52,6 @@ pub use message::Version;
 pub use outbound::{ConnectionHandle, Outbox, PushError};
 pub use params::{FromParams, Params};
 pub use registry::{MethodEntry, MethodKind, MethodTable, RegistryError};
-pub use response::Encoded;
 pub use scope::{Scope, Transport};
 
 /// Not public API: what the macros' generated code names, through
@@ -59,8 +60,9 @@ pub use scope::{Scope, Transport};
 pub mod __private {
     pub use crate::consumer::MethodSources;
     pub use crate::context::{ConsumerId, Inject, RpcContext};
-    pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, ViaResult, ViaSerialize};
+    pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, MethodFuture, ViaResult, ViaSerialize};
     pub use crate::registry::{EntryParts, MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
+    pub use crate::response::Encoded;
     pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};
     pub use core;
     pub use linkme::{self, distributed_slice};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::json_writer::write_json;
+use crate::json_writer::JsonBuf;
 use crate::queue::{self, Queue, TrySendError};
 
 /// Why a push failed.
@@ -74,7 +74,7 @@ impl ConnectionHandle {
     /// assert_eq!(sent, r#"{"jsonrpc":"2.0","method":"chat.message","params":["hi"]}"#);
     /// ```
     pub fn notify<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<(), PushError> {
-        self.send_raw(json_text(encode_notification(method, params)?))
+        self.send_raw(notification_text(method, params)?)
     }
 
     /// Sends a message that is already JSON text.
@@ -95,28 +95,27 @@ impl ConnectionHandle {
     }
 }
 
-/// JSON that this crate wrote (with `write_json`, or copied from validated
-/// `&str` input) as a `String`, without scanning it again.
-pub(crate) fn json_text(json: Vec<u8>) -> String {
-    debug_assert!(std::str::from_utf8(&json).is_ok());
-    // SAFETY: callers only pass bytes written by `write_json` (always UTF-8:
-    // it copies `&str`s whole or up to an ASCII byte, and writes ASCII)
-    // and slices of `&str` input; both are valid UTF-8.
-    unsafe { String::from_utf8_unchecked(json) }
-}
-
 /// `{"jsonrpc":"2.0","method":M,"params":P}` as bytes.
 pub fn encode_notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<Vec<u8>, PushError> {
-    let mut out = Vec::with_capacity(64 + method.len());
-    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
-    write_json(&mut out, method).map_err(|_| PushError::InvalidParams)?;
-    out.extend_from_slice(br#","params":"#);
+    notification(method, params).map(JsonBuf::into_bytes)
+}
+
+/// `{"jsonrpc":"2.0","method":M,"params":P}` as text.
+pub(crate) fn notification_text<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<String, PushError> {
+    notification(method, params).map(JsonBuf::into_string)
+}
+
+fn notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<JsonBuf, PushError> {
+    let mut out = JsonBuf::with_capacity(64 + method.len());
+    out.push_str(r#"{"jsonrpc":"2.0","method":"#);
+    out.write(method).map_err(|_| PushError::InvalidParams)?;
+    out.push_str(r#","params":"#);
     let start = out.len();
-    write_json(&mut out, params).map_err(|_| PushError::InvalidParams)?;
-    if !matches!(out.get(start), Some(b'[' | b'{')) {
+    out.write(params).map_err(|_| PushError::InvalidParams)?;
+    if !matches!(out.byte_at(start), Some(b'[' | b'{')) {
         return Err(PushError::InvalidParams);
     }
-    out.push(b'}');
+    out.push_ascii(b'}');
     Ok(out)
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use ref_cast::{ref_cast_custom, RefCastCustom};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -21,16 +22,14 @@ use crate::message::strip_position;
 ///     Ok(params.parse::<Vec<f64>>()?.iter().sum())
 /// }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, RefCastCustom)]
 #[repr(transparent)]
 pub struct Params(RawValue);
 
 impl Params {
-    pub(crate) fn from_raw(raw: &RawValue) -> &Params {
-        // SAFETY: `Params` is `repr(transparent)` over `RawValue`, so both
-        // references have the same layout and validity.
-        unsafe { &*(raw as *const RawValue as *const Params) }
-    }
+    /// The params of a call (crate-private: users receive `&Params` only).
+    #[ref_cast_custom]
+    pub(crate) fn from_raw(raw: &RawValue) -> &Params;
 
     /// The params as received: a JSON array or object, or `[]` when absent.
     pub fn get(&self) -> &str {
@@ -39,8 +38,7 @@ impl Params {
 
     /// Decodes the params into any deserializable type; a mismatch is -32602.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, RpcError> {
-        serde_json::from_str(self.0.get())
-            .map_err(|e| RpcError::invalid_params(format!("invalid params: {}", strip_position(&e.to_string()))))
+        serde_json::from_str(self.0.get()).map_err(|e| RpcError::invalid_params(strip_position(&e.to_string())))
     }
 
     /// True when the params are positional (an array).
@@ -118,13 +116,18 @@ impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
             }
         }
         *self.failed_at = None;
-        if self.strict && seq.next_element::<de::IgnoredAny>()?.is_some() {
+        let mut extra = 0usize;
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {
+            extra += 1;
+        }
+        if self.strict && extra > 0 {
             return Err(de::Error::custom(format_args!(
-                "too many parameters: expected at most {}",
-                S::LEN
+                "expected at most {} parameter{}, got {}",
+                S::LEN,
+                if S::LEN == 1 { "" } else { "s" },
+                S::LEN + extra
             )));
         }
-        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
         Ok(slots)
     }
 
@@ -141,7 +144,7 @@ impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
                     *self.failed_at = None;
                 }
                 None if self.strict => {
-                    return Err(de::Error::custom(format_args!("unknown parameter `{key}`")));
+                    return Err(de::Error::custom(format_args!("unexpected parameter `{key}`")));
                 }
                 None => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -177,7 +180,7 @@ fn decode<S: Slots>(params: Option<&RawValue>, names: &[&str], strict: bool) -> 
                 Err(e) => {
                     let reason = strip_position(&e.to_string());
                     let message = match failed_at {
-                        Some(name) => format!("invalid parameter `{name}`: {reason}"),
+                        Some(name) => format!("parameter `{name}`: {reason}"),
                         None => reason,
                     };
                     return Err(RpcError::invalid_params(message));
@@ -287,19 +290,35 @@ mod tests {
 
     #[test]
     fn errors_name_the_parameter() {
-        let msg = |r: Result<_, RpcError>| r.unwrap_err().message().to_owned();
+        // -32602 keeps the specification's message; the detail is the data.
+        fn msg<T: fmt::Debug>(r: Result<T, RpcError>) -> String {
+            let e = r.unwrap_err();
+            assert_eq!((e.code(), e.message()), (-32602, "Invalid params"));
+            e.data().and_then(|d| d.as_str()).expect("a detail").to_owned()
+        }
         assert_eq!(msg(decode2("[]", true)), "missing parameter `a`");
         assert_eq!(msg(decode2("{}", true)), "missing parameter `a`");
         assert_eq!(
             msg(decode2(r#"["x"]"#, true)),
-            "invalid parameter `a`: invalid type: string \"x\", expected i64"
+            "parameter `a`: invalid type: string \"x\", expected i64"
         );
-        assert_eq!(msg(decode2(r#"{"a": 1, "c": 3}"#, true)), "unknown parameter `c`");
-        assert_eq!(msg(decode2(r#"{"a": 1, "a": 3}"#, true)), "duplicate parameter `a`");
         assert_eq!(
-            msg(decode2("[1, 2, 3]", true)),
-            "too many parameters: expected at most 2"
+            msg(decode2(r#"{"b": 1.5, "a": 1}"#, true)),
+            "parameter `b`: invalid type: floating point `1.5`, expected i64"
         );
+        assert_eq!(msg(decode2(r#"{"a": 1, "c": 3}"#, true)), "unexpected parameter `c`");
+        assert_eq!(msg(decode2(r#"{"a": 1, "a": 3}"#, true)), "duplicate parameter `a`");
+        assert_eq!(msg(decode2("[1, 2, 3]", true)), "expected at most 2 parameters, got 3");
+        assert_eq!(
+            msg(decode2("[1, 2, 3, [4], {}]", true)),
+            "expected at most 2 parameters, got 5"
+        );
+        let one = raw("[1, 2]");
+        assert_eq!(
+            msg(<(i64,)>::from_params(Some(&one), &["a"], true)),
+            "expected at most 1 parameter, got 2"
+        );
+        assert_eq!(msg(<(i64,)>::from_params(None, &["a"], true)), "missing parameter `a`");
         assert_eq!(decode2("[1, 2, 3]", false), Ok((1, Some(2))));
         assert_eq!(decode2(r#"{"a": 1, "c": 3}"#, false), Ok((1, None)));
     }

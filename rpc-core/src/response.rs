@@ -3,17 +3,40 @@
 
 use serde::Serialize;
 
-use crate::error::RpcError;
-use crate::json_writer::write_json;
+use crate::error::{RpcError, INVALID_REQUEST, METHOD_NOT_FOUND};
+use crate::json_writer::JsonBuf;
 use crate::message::Version;
 
-/// One encoded response and, for HTTP status mapping, its error code if any.
+/// Not public API: one encoded response, as a method's generated wrapper
+/// returns it. Only this module makes one, so its body is always a complete
+/// JSON-RPC response written by this crate; nothing outside can build or
+/// change one:
+///
+/// ```compile_fail,E0451
+/// let forged = rpc_core::__private::Encoded {
+///     body: Default::default(),
+///     error_code: None,
+/// };
+/// ```
+#[doc(hidden)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Encoded {
     /// The response JSON.
-    pub body: Vec<u8>,
+    body: JsonBuf,
+    /// The error code when the response is an error, for HTTP status mapping.
+    error_code: Option<i64>,
+}
+
+impl Encoded {
+    /// The response JSON.
+    pub fn body(&self) -> &[u8] {
+        self.body.as_bytes()
+    }
+
     /// The error code when the response is an error.
-    pub error_code: Option<i64>,
+    pub fn error_code(&self) -> Option<i64> {
+        self.error_code
+    }
 }
 
 /// The id's JSON text as received, or `null`.
@@ -33,39 +56,156 @@ pub(crate) fn success<T: Serialize + ?Sized>(
     size_hint: usize,
 ) -> Encoded {
     let id = id_text(id);
-    let mut body = Vec::with_capacity(48 + id.len() + size_hint);
-    body.extend_from_slice(match version {
-        Version::V2 => br#"{"jsonrpc":"2.0","result":"#.as_slice(),
-        Version::V1 => br#"{"result":"#.as_slice(),
+    let mut body = JsonBuf::with_capacity(48 + id.len() + size_hint);
+    body.push_str(match version {
+        Version::V2 => r#"{"jsonrpc":"2.0","result":"#,
+        Version::V1 => r#"{"result":"#,
     });
-    if let Err(e) = write_json(&mut body, result) {
+    if let Err(e) = body.write(result) {
         tracing::error!(error = %e, "method result failed to serialize");
         return error(version, Some(id), &RpcError::internal());
     }
-    body.extend_from_slice(match version {
-        Version::V2 => br#","id":"#.as_slice(),
-        Version::V1 => br#","error":null,"id":"#.as_slice(),
+    body.push_str(match version {
+        Version::V2 => r#","id":"#,
+        Version::V1 => r#","error":null,"id":"#,
     });
-    body.extend_from_slice(id.as_bytes());
-    body.push(b'}');
+    body.push_str(id);
+    body.push_ascii(b'}');
     Encoded { body, error_code: None }
 }
 
 /// The error response carrying `err`; `id` is `null` when not given.
 pub(crate) fn error(version: Version, id: Option<&str>, err: &RpcError) -> Encoded {
     let id = id_text(id);
-    let mut body = Vec::with_capacity(96 + id.len() + err.message().len());
-    body.extend_from_slice(match version {
-        Version::V2 => br#"{"jsonrpc":"2.0","error":"#.as_slice(),
-        Version::V1 => br#"{"result":null,"error":"#.as_slice(),
+    let mut body = JsonBuf::with_capacity(96 + id.len() + err.message().len());
+    body.push_str(match version {
+        Version::V2 => r#"{"jsonrpc":"2.0","error":"#,
+        Version::V1 => r#"{"result":null,"error":"#,
     });
-    write_json(&mut body, err).expect("an RpcError always serializes");
-    body.extend_from_slice(br#","id":"#);
-    body.extend_from_slice(id.as_bytes());
-    body.push(b'}');
+    body.write(err).expect("an RpcError always serializes");
+    body.push_str(r#","id":"#);
+    body.push_str(id);
+    body.push_ascii(b'}');
     Encoded {
         body,
         error_code: Some(err.code()),
+    }
+}
+
+/// The answer to one incoming message: a response, or a batch's array of them.
+///
+/// Only this crate makes one, out of responses it wrote itself, so its body
+/// is always UTF-8 JSON text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    body: JsonBuf,
+    /// Version and error code of a single response; `None` for a batch.
+    single: Option<(Version, Option<i64>)>,
+}
+
+/// How HTTP statuses are chosen for error responses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusMapping {
+    /// 2.0 answers are always 200 (errors live in the body); a 1.0 request's
+    /// error keeps the "JSON-RPC over HTTP" draft's status.
+    #[default]
+    Spec,
+    /// The draft's status for every single request's error, as the Python
+    /// original does.
+    Draft,
+}
+
+impl Reply {
+    /// The response JSON.
+    pub fn body(&self) -> &[u8] {
+        self.body.as_bytes()
+    }
+
+    /// The response JSON, owned.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body.into_bytes()
+    }
+
+    /// The response JSON as text, without scanning it again: every reply is
+    /// written by this crate, as UTF-8 from the start.
+    pub fn into_text(self) -> String {
+        self.body.into_string()
+    }
+
+    /// True when the reply answers a batch.
+    pub fn is_batch(&self) -> bool {
+        self.single.is_none()
+    }
+
+    /// The error code of a single error response.
+    pub fn error_code(&self) -> Option<i64> {
+        self.single.and_then(|(_, code)| code)
+    }
+
+    /// The HTTP status for this reply:
+    ///
+    /// ```
+    /// use channels_rpc::StatusMapping;
+    /// # use channels_rpc::{Connection, Consumer, Scope, Transport};
+    /// # #[derive(Consumer, Default)] struct C;
+    /// # let conn = Connection::for_consumer::<C>(Scope::new(Transport::Http, "/"));
+    /// # let app = C::app();
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let v1 = rt.block_on(app.handle(&conn, br#"{"method":"nope","params":[],"id":1}"#)).unwrap();
+    /// assert_eq!(v1.http_status(StatusMapping::Spec), 404);
+    /// let v2 = rt.block_on(app.handle(&conn, br#"{"jsonrpc":"2.0","method":"nope","id":1}"#)).unwrap();
+    /// assert_eq!(v2.http_status(StatusMapping::Spec), 200);
+    /// assert_eq!(v2.http_status(StatusMapping::Draft), 404);
+    /// ```
+    pub fn http_status(&self, mapping: StatusMapping) -> u16 {
+        match self.single {
+            Some((version, Some(code))) if version == Version::V1 || mapping == StatusMapping::Draft => match code {
+                INVALID_REQUEST => 400,
+                METHOD_NOT_FOUND => 404,
+                _ => 500,
+            },
+            _ => 200,
+        }
+    }
+
+    /// The reply to a single request (`version` is the request's).
+    pub(crate) fn single(version: Version, encoded: Encoded) -> Self {
+        Reply {
+            body: encoded.body,
+            single: Some((version, encoded.error_code)),
+        }
+    }
+}
+
+/// A batch's answers, gathered into one JSON array.
+pub(crate) struct BatchReply {
+    body: JsonBuf,
+}
+
+impl BatchReply {
+    pub(crate) fn with_capacity(members: usize) -> Self {
+        BatchReply {
+            body: JsonBuf::with_capacity(2 + members * 48),
+        }
+    }
+
+    pub(crate) fn extend(&mut self, answer: Option<Encoded>) {
+        if let Some(answer) = answer {
+            self.body.push_ascii(if self.body.is_empty() { b'[' } else { b',' });
+            self.body.push_json(&answer.body);
+        }
+    }
+
+    /// The array; `None` when every member was a notification.
+    pub(crate) fn finish(mut self) -> Option<Reply> {
+        if self.body.is_empty() {
+            return None;
+        }
+        self.body.push_ascii(b']');
+        Some(Reply {
+            body: self.body,
+            single: None,
+        })
     }
 }
 
@@ -78,14 +218,14 @@ mod tests {
         let id = "12345678901234567890.5";
         let ok = success(Version::V2, Some(id), "pong", 0);
         assert_eq!(
-            ok.body,
+            ok.body(),
             br#"{"jsonrpc":"2.0","result":"pong","id":12345678901234567890.5}"#
         );
         let v1 = success(Version::V1, Some(id), &1, 0);
-        assert_eq!(v1.body, br#"{"result":1,"error":null,"id":12345678901234567890.5}"#);
+        assert_eq!(v1.body(), br#"{"result":1,"error":null,"id":12345678901234567890.5}"#);
         let err = error(Version::V1, None, &RpcError::new(-1, "no"));
         assert_eq!(
-            err.body,
+            err.body(),
             br#"{"result":null,"error":{"code":-1,"message":"no"},"id":null}"#
         );
         assert_eq!(err.error_code, Some(-1));

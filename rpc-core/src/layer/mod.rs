@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use crate::outbound::{encode_notification, json_text};
+use crate::outbound::notification_text;
 
 mod in_process;
 mod router;
@@ -92,7 +92,7 @@ impl Envelope {
                 let method = self.message.get("method")?.as_str()?;
                 let empty = json!([]);
                 let params = self.message.get("params").unwrap_or(&empty);
-                encode_notification(method, params).ok().map(json_text)
+                notification_text(method, params).ok()
             })
             .as_deref()
     }
