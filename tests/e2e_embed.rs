@@ -6,7 +6,7 @@ mod common;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use channels_rpc::{Consumer, RpcService, Server};
+use channels_rpc::{RpcService, Server};
 use common::Everyone;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};

@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use channels_rpc::{rpc_method, Consumer, Scope, Server, ServerConfig, ServerHandle, StatusMapping, Value};
+use channels_rpc::{rpc_method, Scope, Server, ServerConfig, ServerHandle, StatusMapping, Value};
 use common::Everyone;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use channels_rpc::{Connection, Consumer, Scope, Transport};
+use channels_rpc::{Connection, Scope, Transport};
 use common::Everyone;
 use proptest::prelude::*;
 use serde_json::Value;

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use channels_rpc::{json, rpc_method, Consumer, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle, Value};
+use channels_rpc::{json, rpc_method, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle, Value};
 use common::redis::RedisServer;
 use common::ws::{call, connect_to, next_json, next_json_within};
 use common::Everyone;

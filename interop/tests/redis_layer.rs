@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use channels_rpc::{json, ChannelLayer, Consumer, LayerError, RedisLayer, Server, ServerConfig, ServerHandle};
+use channels_rpc::{json, ChannelLayer, LayerError, RedisLayer, Server, ServerConfig, ServerHandle};
 use common::redis::RedisServer;
 use common::ws::{call, chat_message, connect_to, joined, next_json, next_json_within};
 use common::Everyone;

@@ -3,8 +3,9 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::connection::Connection;
 use crate::consumer::Consumer;
-use crate::context::Connection;
+use crate::context::ConsumerId;
 use crate::dispatch::{Answer, Dispatcher, Reply};
 use crate::limits::Limits;
 use crate::registry::{MethodEntry, MethodTable, RegistryError};
@@ -61,7 +62,7 @@ impl<C: Consumer> App<C> {
     /// Builds the table, or says which methods collide.
     #[allow(clippy::result_large_err)]
     pub fn try_new() -> Result<Self, RegistryError> {
-        let table = MethodTable::for_consumer::<C>()?;
+        let table = MethodTable::linked(ConsumerId::of::<C>(), C::METHOD_SOURCES)?;
         Ok(App {
             dispatcher: Arc::new(Dispatcher::new(table, Limits::default())),
             _consumer: PhantomData,
@@ -72,7 +73,7 @@ impl<C: Consumer> App<C> {
     pub fn limits(self, limits: Limits) -> Self {
         let mut dispatcher = Arc::try_unwrap(self.dispatcher).unwrap_or_else(|shared| {
             Dispatcher::new(
-                MethodTable::for_consumer::<C>().expect("built once already"),
+                MethodTable::linked(ConsumerId::of::<C>(), C::METHOD_SOURCES).expect("built once already"),
                 *shared.limits(),
             )
         });

@@ -4,7 +4,10 @@ use std::future::Future;
 
 use serde_json::Value;
 
-use crate::context::Connection;
+use crate::connection::Connection;
+use crate::context::{wrong_consumer, ConsumerId, Inject, RpcContext};
+use crate::error::RpcError;
+use crate::registry::MethodSources;
 use crate::scope::Scope;
 
 /// The answer of a connect hook that refuses the connection.
@@ -29,7 +32,9 @@ impl Reject {
 /// A consumer: one instance per connection holds that connection's state, and
 /// the methods it serves (see [`MethodSources`]) answer its calls.
 ///
-/// Implement it with `#[derive(Consumer)]`, which also supplies default hooks.
+/// Implement it with `#[derive(Consumer)]`, which also supplies default hooks
+/// and `MyConsumer::app()`: the consumer's [`App`](crate::App), its method
+/// table built once (a hand-written impl calls `App::<MyConsumer>::new()`).
 ///
 /// ```
 /// use channels_rpc::{rpc_method, Consumer};
@@ -57,87 +62,6 @@ pub trait Consumer: ConsumerHooks + Sized + Send + Sync + 'static {
 
     /// Makes the instance for a new connection.
     fn new(scope: &Scope) -> Self;
-
-    /// The consumer's method table and settings, built from every registered
-    /// method. Panics if two methods claim the same name (use
-    /// [`App::try_new`](crate::App::try_new) to get the error instead).
-    fn app() -> crate::App<Self> {
-        crate::App::new()
-    }
-}
-
-/// The crates whose unbound methods (those without `consumer = T`) a
-/// consumer serves. A consumer serves exactly what its own code chose:
-///
-/// - methods bound to it (`#[rpc_method(consumer = C)]`, or taking `&C` or
-///   `&RpcContext<C>`), wherever they are declared;
-/// - unbound methods declared in the consumer's own crate;
-/// - unbound methods of another crate only when the consumer names that crate:
-///   `#[consumer(include(spec_methods))]`, which also links the crate.
-///
-/// Linking a crate never publishes its methods: a binary that depends on a
-/// crate of methods without including it serves none of them.
-///
-/// ```
-/// use channels_rpc::{rpc_method, Consumer};
-///
-/// /// Unbound: served by this crate's consumers.
-/// #[rpc_method]
-/// fn ping() -> &'static str {
-///     "pong"
-/// }
-///
-/// #[derive(Consumer, Default)]
-/// struct Api;
-///
-/// #[derive(Consumer, Default)]
-/// struct Admin;
-///
-/// /// Bound to `Admin`: no other consumer serves it.
-/// #[rpc_method(consumer = Admin)]
-/// fn shutdown() -> bool {
-///     true
-/// }
-///
-/// assert!(Api::app().method("ping").is_some());
-/// assert!(Api::app().method("shutdown").is_none());
-/// assert!(Admin::app().method("shutdown").is_some());
-/// assert_eq!(Api::METHOD_SOURCES.included(), &[] as &[&str]);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MethodSources {
-    home_module: &'static str,
-    included: &'static [&'static str],
-}
-
-impl MethodSources {
-    /// The sources of a consumer declared in module `home_module` (its
-    /// `module_path!()`, whose first segment is its crate) that includes the
-    /// crates `included` (their names as in `use name;`).
-    pub const fn new(home_module: &'static str, included: &'static [&'static str]) -> Self {
-        MethodSources { home_module, included }
-    }
-
-    /// The consumer's own crate.
-    pub fn home_crate(&self) -> &'static str {
-        crate_of(self.home_module)
-    }
-
-    /// The other crates it includes.
-    pub fn included(&self) -> &'static [&'static str] {
-        self.included
-    }
-
-    /// True when unbound methods declared in module `module` are served.
-    pub fn serves_module(&self, module: &str) -> bool {
-        let krate = crate_of(module);
-        krate == self.home_crate() || self.included.contains(&krate)
-    }
-}
-
-/// The crate of a `module_path!()`: its first segment.
-fn crate_of(module: &str) -> &str {
-    module.split("::").next().unwrap_or(module)
 }
 
 /// Lifecycle hooks, like `connect` and `disconnect` of a Channels consumer.
@@ -183,21 +107,32 @@ pub trait ConsumerHooks: Send + Sync {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::MethodSources;
+/// Glue between a consumer type and the connections it serves; here so that
+/// the connection and the context know nothing of [`Consumer`].
+impl Connection {
+    /// A connection whose consumer is made by [`Consumer::new`] from the scope.
+    pub fn for_consumer<C: Consumer>(scope: Scope) -> Self {
+        Connection::new(C::new(&scope), scope)
+    }
+}
 
-    #[test]
-    fn sources_select_unbound_methods_by_their_crate() {
-        let sources = MethodSources::new("my_app::api", &["spec_methods"]);
-        assert_eq!(sources.home_crate(), "my_app");
-        assert!(sources.serves_module("my_app"));
-        assert!(sources.serves_module("my_app::deep::inside"));
-        assert!(sources.serves_module("spec_methods::chat"));
-        // A crate whose name only starts like an included one is not included.
-        assert!(!sources.serves_module("spec"));
-        assert!(!sources.serves_module("spec_methods_extra"));
-        assert!(!sources.serves_module("my_app_plugins::api"));
-        assert!(!sources.serves_module("other"));
+impl<C: Consumer> RpcContext<C> {
+    /// The connection's consumer instance.
+    pub fn consumer(&self) -> &C {
+        self.connection()
+            .consumer()
+            .expect("checked by Inject before the method runs")
+    }
+}
+
+impl<C: Consumer> Inject for C {
+    fn consumer() -> Option<ConsumerId> {
+        Some(ConsumerId::of::<C>())
+    }
+
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
+        cx.connection()
+            .consumer()
+            .ok_or_else(|| wrong_consumer(cx, std::any::type_name::<C>()))
     }
 }

@@ -1,137 +1,20 @@
-//! [`Connection`], [`RpcContext`] and the [`Inject`] trait that fills a
-//! method's `&T` arguments by their type.
+//! [`RpcContext`] and the [`Inject`] trait that fills a method's `&T`
+//! arguments by their type.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use ref_cast::{ref_cast_custom, RefCastCustom};
 use serde_json::value::RawValue;
 
-use crate::consumer::{Consumer, Reject};
+use crate::connection::Connection;
 use crate::error::RpcError;
 use crate::layer::{ChannelLayer, LayerError};
 use crate::message::Version;
 use crate::outbound::{ConnectionHandle, PushError};
 use crate::params::Params;
 use crate::scope::Scope;
-
-/// One live connection: its consumer instance and its scope.
-#[derive(Debug)]
-pub struct Connection {
-    consumer: Box<dyn Any + Send + Sync>,
-    consumer_name: &'static str,
-    scope: Scope,
-    handle: Option<ConnectionHandle>,
-    layer: Option<Arc<dyn ChannelLayer>>,
-    channel: Option<String>,
-}
-
-impl Connection {
-    /// A connection served by `consumer`.
-    pub fn new<C: Consumer>(consumer: C, scope: Scope) -> Self {
-        Connection {
-            consumer: Box::new(consumer),
-            consumer_name: std::any::type_name::<C>(),
-            scope,
-            handle: None,
-            layer: None,
-            channel: None,
-        }
-    }
-
-    /// The same connection, on `layer`, receiving on `channel` (none for a
-    /// connection that cannot receive, like one HTTP request).
-    #[inline]
-    pub fn with_layer(mut self, layer: Arc<dyn ChannelLayer>, channel: Option<String>) -> Self {
-        self.layer = Some(layer);
-        self.channel = channel;
-        self
-    }
-
-    /// The channel layer, if the transport has one.
-    pub fn layer(&self) -> Option<&Arc<dyn ChannelLayer>> {
-        self.layer.as_ref()
-    }
-
-    /// This connection's unique channel name, if it has one.
-    pub fn channel_name(&self) -> Option<&str> {
-        self.channel.as_deref()
-    }
-
-    /// Adds this connection to `group`.
-    pub async fn group_add(&self, group: &str) -> Result<(), LayerError> {
-        let (layer, channel) = self.layer_and_channel()?;
-        layer.group_add(group, channel).await
-    }
-
-    /// Removes this connection from `group`.
-    pub async fn group_discard(&self, group: &str) -> Result<(), LayerError> {
-        let (layer, channel) = self.layer_and_channel()?;
-        layer.group_discard(group, channel).await
-    }
-
-    fn layer_and_channel(&self) -> Result<(&Arc<dyn ChannelLayer>, &str), LayerError> {
-        match (&self.layer, &self.channel) {
-            (Some(layer), Some(channel)) => Ok((layer, channel)),
-            _ => Err(LayerError::NoChannel),
-        }
-    }
-
-    fn layer_or_error(&self) -> Result<&Arc<dyn ChannelLayer>, LayerError> {
-        self.layer
-            .as_ref()
-            .ok_or_else(|| LayerError::Unavailable("no channel layer configured".to_owned()))
-    }
-
-    /// Runs the consumer's connect hook on this connection's scope, which
-    /// the hook may change. A connection whose consumer is not a `C` is
-    /// refused with 500.
-    pub async fn connect<C: Consumer>(&mut self) -> Result<(), Reject> {
-        let Some(consumer) = self.consumer.downcast_ref::<C>() else {
-            return Err(Reject {
-                status: 500,
-                reason: format!("the connection's consumer is not a {}", std::any::type_name::<C>()),
-            });
-        };
-        consumer.connect(&mut self.scope).await
-    }
-
-    /// The same connection, able to receive pushes through `handle`.
-    pub fn with_handle(mut self, handle: ConnectionHandle) -> Self {
-        self.handle = Some(handle);
-        self
-    }
-
-    /// The handle that pushes messages to this connection, if its transport can.
-    pub fn handle(&self) -> Option<&ConnectionHandle> {
-        self.handle.as_ref()
-    }
-
-    /// A connection whose consumer is made by [`Consumer::new`] from the scope.
-    pub fn for_consumer<C: Consumer>(scope: Scope) -> Self {
-        Connection::new(C::new(&scope), scope)
-    }
-
-    /// The scope.
-    pub fn scope(&self) -> &Scope {
-        &self.scope
-    }
-
-    /// The scope, to change it (a connect hook may add extensions).
-    pub fn scope_mut(&mut self) -> &mut Scope {
-        &mut self.scope
-    }
-
-    /// The consumer, if it is a `C`.
-    pub fn consumer<C: Consumer>(&self) -> Option<&C> {
-        self.consumer.downcast_ref()
-    }
-
-    fn consumer_type(&self) -> TypeId {
-        (*self.consumer).type_id()
-    }
-}
 
 /// Marks an [`RpcContext`] that works with any consumer.
 #[derive(Debug, Clone, Copy)]
@@ -252,7 +135,7 @@ impl<C> RpcContext<C> {
 
     /// The connection's scope.
     pub fn scope(&self) -> &Scope {
-        &self.call.connection.scope
+        self.call.connection.scope()
     }
 
     /// The connection.
@@ -332,16 +215,6 @@ impl<C> RpcContext<C> {
     }
 }
 
-impl<C: Consumer> RpcContext<C> {
-    /// The connection's consumer instance.
-    pub fn consumer(&self) -> &C {
-        self.call
-            .connection
-            .consumer()
-            .expect("checked by Inject before the method runs")
-    }
-}
-
 impl<C> std::fmt::Debug for RpcContext<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RpcContext")
@@ -362,8 +235,8 @@ pub struct ConsumerId {
 }
 
 impl ConsumerId {
-    /// The id of consumer `C`.
-    pub fn of<C: Consumer>() -> Self {
+    /// The id of consumer type `C`.
+    pub fn of<C: ?Sized + 'static>() -> Self {
         ConsumerId {
             id: TypeId::of::<C>(),
             name: std::any::type_name::<C>(),
@@ -392,11 +265,12 @@ pub trait Inject: 'static {
     fn inject(cx: &RpcContext) -> Result<&Self, RpcError>;
 }
 
-fn wrong_consumer(cx: &RpcContext, wanted: &'static str) -> RpcError {
+/// The error, logged, of a method that requires a consumer other than the connection's.
+pub(crate) fn wrong_consumer(cx: &RpcContext, wanted: &'static str) -> RpcError {
     tracing::error!(
         method = cx.method(),
         wanted,
-        served_by = cx.call.connection.consumer_name,
+        served_by = cx.call.connection.consumer_name(),
         "method requires another consumer"
     );
     RpcError::internal()
@@ -404,10 +278,7 @@ fn wrong_consumer(cx: &RpcContext, wanted: &'static str) -> RpcError {
 
 impl<C: 'static> Inject for RpcContext<C> {
     fn consumer() -> Option<ConsumerId> {
-        (TypeId::of::<C>() != TypeId::of::<AnyConsumer>()).then(|| ConsumerId {
-            id: TypeId::of::<C>(),
-            name: std::any::type_name::<C>(),
-        })
+        (TypeId::of::<C>() != TypeId::of::<AnyConsumer>()).then(ConsumerId::of::<C>)
     }
 
     fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
@@ -417,19 +288,6 @@ impl<C: 'static> Inject for RpcContext<C> {
         } else {
             Err(wrong_consumer(cx, std::any::type_name::<C>()))
         }
-    }
-}
-
-impl<C: Consumer> Inject for C {
-    fn consumer() -> Option<ConsumerId> {
-        Some(ConsumerId::of::<C>())
-    }
-
-    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
-        cx.call
-            .connection
-            .consumer()
-            .ok_or_else(|| wrong_consumer(cx, std::any::type_name::<C>()))
     }
 }
 

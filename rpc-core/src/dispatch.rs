@@ -6,7 +6,8 @@ use std::task::{Context, Poll};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::context::{Call, Connection};
+use crate::connection::Connection;
+use crate::context::Call;
 use crate::error::RpcError;
 use crate::handler::Invoked;
 use crate::limits::Limits;

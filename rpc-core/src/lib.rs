@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod connection;
 pub mod consumer;
 pub mod context;
 pub mod dispatch;
@@ -42,8 +43,9 @@ mod response;
 pub mod scope;
 
 pub use app::App;
-pub use consumer::{Consumer, ConsumerHooks, MethodSources, Reject};
-pub use context::{AnyConsumer, Connection, ConsumerId, Inject, RpcContext};
+pub use connection::Connection;
+pub use consumer::{Consumer, ConsumerHooks, Reject};
+pub use context::{AnyConsumer, ConsumerId, Inject, RpcContext};
 pub use dispatch::{Answer, Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
@@ -51,16 +53,17 @@ pub use limits::Limits;
 pub use message::Version;
 pub use outbound::{ConnectionHandle, Outbox, PushError};
 pub use params::{FromParams, Params};
-pub use registry::{MethodEntry, MethodKind, MethodTable, RegistryError};
+pub use registry::{MethodEntry, MethodKind, MethodSources, MethodTable, RegistryError};
 pub use scope::{Scope, Transport};
 
 /// Not public API: what the macros' generated code names, through
 /// `::channels_rpc::__private`.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::consumer::MethodSources;
+    pub use crate::app::App;
     pub use crate::context::{ConsumerId, Inject, RpcContext};
     pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, MethodFuture, ViaResult, ViaSerialize};
+    pub use crate::registry::MethodSources;
     pub use crate::registry::{EntryParts, MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
     pub use crate::response::Encoded;
     pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};

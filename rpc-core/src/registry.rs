@@ -12,7 +12,6 @@ use std::fmt;
 
 use linkme::distributed_slice;
 
-use crate::consumer::{Consumer, MethodSources};
 use crate::context::{ConsumerId, RpcContext};
 use crate::handler::Invoked;
 use crate::scope::Transport;
@@ -244,6 +243,80 @@ pub enum RegistryError {
     },
 }
 
+/// The crates whose unbound methods (those without `consumer = T`) a
+/// consumer serves. A consumer serves exactly what its own code chose:
+///
+/// - methods bound to it (`#[rpc_method(consumer = C)]`, or taking `&C` or
+///   `&RpcContext<C>`), wherever they are declared;
+/// - unbound methods declared in the consumer's own crate;
+/// - unbound methods of another crate only when the consumer names that crate:
+///   `#[consumer(include(spec_methods))]`, which also links the crate.
+///
+/// Linking a crate never publishes its methods: a binary that depends on a
+/// crate of methods without including it serves none of them.
+///
+/// ```
+/// use channels_rpc::{rpc_method, Consumer};
+///
+/// /// Unbound: served by this crate's consumers.
+/// #[rpc_method]
+/// fn ping() -> &'static str {
+///     "pong"
+/// }
+///
+/// #[derive(Consumer, Default)]
+/// struct Api;
+///
+/// #[derive(Consumer, Default)]
+/// struct Admin;
+///
+/// /// Bound to `Admin`: no other consumer serves it.
+/// #[rpc_method(consumer = Admin)]
+/// fn shutdown() -> bool {
+///     true
+/// }
+///
+/// assert!(Api::app().method("ping").is_some());
+/// assert!(Api::app().method("shutdown").is_none());
+/// assert!(Admin::app().method("shutdown").is_some());
+/// assert_eq!(Api::METHOD_SOURCES.included(), &[] as &[&str]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodSources {
+    home_module: &'static str,
+    included: &'static [&'static str],
+}
+
+impl MethodSources {
+    /// The sources of a consumer declared in module `home_module` (its
+    /// `module_path!()`, whose first segment is its crate) that includes the
+    /// crates `included` (their names as in `use name;`).
+    pub const fn new(home_module: &'static str, included: &'static [&'static str]) -> Self {
+        MethodSources { home_module, included }
+    }
+
+    /// The consumer's own crate.
+    pub fn home_crate(&self) -> &'static str {
+        crate_of(self.home_module)
+    }
+
+    /// The other crates it includes.
+    pub fn included(&self) -> &'static [&'static str] {
+        self.included
+    }
+
+    /// True when unbound methods declared in module `module` are served.
+    pub fn serves_module(&self, module: &str) -> bool {
+        let krate = crate_of(module);
+        krate == self.home_crate() || self.included.contains(&krate)
+    }
+}
+
+/// The crate of a `module_path!()`: its first segment.
+fn crate_of(module: &str) -> &str {
+    module.split("::").next().unwrap_or(module)
+}
+
 /// A consumer's methods and notification handlers by name.
 #[derive(Debug, Default)]
 pub struct MethodTable {
@@ -257,10 +330,10 @@ pub struct MethodTable {
 type Names = rustc_hash::FxHashMap<&'static str, &'static MethodEntry>;
 
 impl MethodTable {
-    /// The table of consumer `C` from all linked entries (see [`MethodSources`]
+    /// The table of `consumer` from all linked entries (see [`MethodSources`]
     /// for which it serves).
-    pub fn for_consumer<C: Consumer>() -> Result<Self, RegistryError> {
-        Self::from_entries(&CHANNELS_RPC_METHODS, ConsumerId::of::<C>(), C::METHOD_SOURCES)
+    pub fn linked(consumer: ConsumerId, sources: MethodSources) -> Result<Self, RegistryError> {
+        Self::from_entries(&CHANNELS_RPC_METHODS, consumer, sources)
     }
 
     /// The table of `consumer` from `entries`: those bound to it, and the
@@ -335,5 +408,24 @@ fn order(a: Location, b: Location) -> (Location, Location) {
         (a, b)
     } else {
         (b, a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MethodSources;
+
+    #[test]
+    fn sources_select_unbound_methods_by_their_crate() {
+        let sources = MethodSources::new("my_app::api", &["spec_methods"]);
+        assert_eq!(sources.home_crate(), "my_app");
+        assert!(sources.serves_module("my_app"));
+        assert!(sources.serves_module("my_app::deep::inside"));
+        assert!(sources.serves_module("spec_methods::chat"));
+        // A crate whose name only starts like an included one is not included.
+        assert!(!sources.serves_module("spec"));
+        assert!(!sources.serves_module("spec_methods_extra"));
+        assert!(!sources.serves_module("my_app_plugins::api"));
+        assert!(!sources.serves_module("other"));
     }
 }

@@ -47,6 +47,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
 
     let rpc = quote!(::channels_rpc::__private);
     let ident = &input.ident;
+    let vis = &input.vis;
     let new = match &options.new {
         Some(path) => quote!(#path(scope)),
         None => quote!({
@@ -80,6 +81,14 @@ pub fn expand(input: TokenStream) -> TokenStream {
 
             fn new(scope: &#rpc::Scope) -> Self {
                 #new
+            }
+        }
+        impl #ident {
+            /// This consumer's method table and settings, built from every
+            /// method it serves. Panics if two methods claim the same name
+            /// (`App::try_new` returns the error instead).
+            #vis fn app() -> #rpc::App<Self> {
+                #rpc::App::new()
             }
         }
         #hooks

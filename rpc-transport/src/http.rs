@@ -149,10 +149,12 @@ where
             Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
             Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body\n"),
         };
-        let mut connection = http_connection::<C>(head, peer, config);
-        if let Err(reject) = connection.connect::<C>().await {
+        let mut scope = http_scope(head, peer);
+        let consumer = C::new(&scope);
+        if let Err(reject) = consumer.connect(&mut scope).await {
             return rejected(reject);
         }
+        let connection = Connection::new(consumer, scope).with_layer(config.channel_layer().clone(), None);
         // Sync methods answer at once: no future of theirs is kept in this one.
         let reply = match host.app().start(&connection, &body) {
             Answer::Ready(reply) => reply,
@@ -182,18 +184,13 @@ fn refuse<B: Body>(config: &ServerConfig, head: &http::request::Parts, body: &B)
     None
 }
 
-/// The connection of one request, its consumer made from its scope. The URI
-/// and the headers move into the scope: no copy per request.
-fn http_connection<C: Consumer>(
-    head: http::request::Parts,
-    peer: Option<SocketAddr>,
-    config: &ServerConfig,
-) -> Connection {
+/// The scope of one request. The URI and the headers move into it: no copy
+/// per request.
+fn http_scope(head: http::request::Parts, peer: Option<SocketAddr>) -> Scope {
     let mut scope = Scope::for_uri(Transport::Http, head.uri);
     *scope.headers_mut() = head.headers;
     scope.set_peer(peer);
-    let consumer = C::new(&scope);
-    Connection::new(consumer, scope).with_layer(config.channel_layer().clone(), None)
+    scope
 }
 
 fn too_large() -> Response<ResponseBody> {

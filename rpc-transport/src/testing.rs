@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use http_body_util::{BodyExt, Full};
-use rpc_core::{App, Connection, Consumer, Reject, Transport};
+use rpc_core::{App, Consumer, Reject, Transport};
 use serde_json::Value;
 use tokio::io::DuplexStream;
 use tokio::sync::watch;
@@ -108,7 +108,7 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         let app = self.app.limits(limits);
         let server = tokio::spawn(async move {
             let socket = WebSocketStream::from_raw_socket(server, Role::Server, Some(ws_config)).await;
-            ws::run(socket, &app, Connection::new(consumer, scope), &shared).await;
+            ws::run(socket, &app, consumer, scope, &shared).await;
         });
         let socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
         Ok(OpenWebsocket {

@@ -162,8 +162,7 @@ where
             Ok(upgraded) => {
                 let config = websocket_config(&shared.config);
                 let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                let connection = Connection::new(consumer, scope);
-                run(socket, &app, connection, &shared).await;
+                run(socket, &app, consumer, scope, &shared).await;
             }
             Err(e) => {
                 tracing::debug!(error = %e, "WebSocket upgrade failed");
@@ -199,9 +198,15 @@ enum End {
 }
 
 /// Serves one WebSocket connection until it ends, then runs the consumer's
-/// disconnect hook exactly once with the close code.
-pub(crate) async fn run<C, S>(mut socket: WebSocketStream<S>, app: &App<C>, connection: Connection, shared: &WsShared)
-where
+/// disconnect hook exactly once with the close code. The consumer is kept
+/// here typed, and shared with the connection its calls see.
+pub(crate) async fn run<C, S>(
+    mut socket: WebSocketStream<S>,
+    app: &App<C>,
+    consumer: C,
+    scope: Scope,
+    shared: &WsShared,
+) where
     C: Consumer,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -216,10 +221,11 @@ where
         }
     };
     let channel = inbox.as_ref().map(|i| i.name.clone());
-    let connection = connection
+    let consumer = Arc::new(consumer);
+    let connection = Connection::shared(consumer.clone(), scope)
         .with_handle(handle)
         .with_layer(config.channel_layer().clone(), channel.clone());
-    let Err(end) = serve(&mut socket, app, &connection, outbox, inbox, shared).await;
+    let Err(end) = serve(&mut socket, app, &consumer, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
             let frame = CloseFrame {
@@ -236,7 +242,6 @@ where
         }
         End::Lost => code::ABNORMAL,
     };
-    let consumer: &C = connection.consumer().expect("the connection's own consumer");
     consumer.disconnect(code).await;
     if let Some(channel) = channel {
         config.channel_layer().close_channel(&channel).await;
@@ -246,6 +251,7 @@ where
 async fn serve<C: Consumer, S>(
     socket: &mut WebSocketStream<S>,
     app: &App<C>,
+    consumer: &C,
     connection: &Connection,
     mut outbox: Outbox,
     mut inbox: Option<Inbox>,
@@ -279,7 +285,7 @@ where
             }
             Some(pushed) = outbox.queue.recv() => out.text(socket, pushed).await?,
             Some(envelope) = next_envelope(&mut inbox) => {
-                if let Some(text) = on_envelope::<C>(envelope, connection, &mut in_flight) {
+                if let Some(text) = on_envelope(envelope, consumer, connection, &mut in_flight) {
                     out.text(socket, text).await?;
                 }
             }
@@ -472,6 +478,7 @@ async fn next_envelope(inbox: &mut Option<Inbox>) -> Option<Arc<Envelope>> {
 /// type goes to the consumer's `on_message` hook, run beside the calls.
 fn on_envelope<'a, C: Consumer>(
     envelope: Arc<Envelope>,
+    consumer: &'a C,
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
 ) -> Option<String> {
@@ -479,7 +486,6 @@ fn on_envelope<'a, C: Consumer>(
         return Some(text.to_owned());
     }
     in_flight.push(Box::pin(async move {
-        let consumer: &C = connection.consumer().expect("the connection's own consumer");
         consumer.on_message(envelope.message(), connection).await;
         None
     }));
