@@ -30,7 +30,7 @@ impl Connection {
     /// connection which type it is.
     pub fn shared<C: Send + Sync + 'static>(consumer: Arc<C>, scope: Scope) -> Self {
         Connection {
-            consumer: consumer,
+            consumer,
             consumer_name: std::any::type_name::<C>(),
             scope,
             handle: None,
