@@ -48,7 +48,9 @@ pub struct RpcService<C> {
 #[derive(Debug)]
 struct Inner<C> {
     app: App<C>,
-    shared: WsShared,
+    /// Shared by every WebSocket of this service: one `Arc` clone per
+    /// connection, not a copy of the configuration.
+    shared: Arc<WsShared>,
     http: bool,
     websocket: bool,
     /// Keeps the shutdown channel open when no server owns it.
@@ -98,12 +100,12 @@ impl<C: Consumer> RpcService<C> {
         RpcService {
             inner: Arc::new(Inner {
                 app,
-                shared: WsShared {
+                shared: Arc::new(WsShared {
                     ticker: Ticker::new(config.ping_interval()),
                     config,
                     shutdown,
                     stats,
-                },
+                }),
                 http,
                 websocket,
                 _shutdown: owned_shutdown,

@@ -105,7 +105,7 @@ pub(crate) struct WsShared {
 /// status on refusal), then answers 101 and serves the connection in a new task.
 pub(crate) async fn serve_upgrade<C, B>(
     app: App<C>,
-    shared: WsShared,
+    shared: Arc<WsShared>,
     mut req: Request<B>,
     peer: Option<SocketAddr>,
 ) -> Response<ResponseBody>
