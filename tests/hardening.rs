@@ -463,3 +463,54 @@ async fn invalid_settings_are_refused_with_their_name() {
         assert!(err.to_string().contains(setting), "{err}");
     }
 }
+
+const BODY_READ: Duration = Duration::from_millis(400);
+
+/// A complete head, then a body one byte every 100 ms that never ends: the
+/// request is answered 408 within the body read timeout and the connection closes.
+async fn body_trickle_is_cut_off(h2c: bool) {
+    let config = ServerConfig::builder()
+        .h2c(h2c)
+        .body_read_timeout(BODY_READ)
+        .build()
+        .unwrap();
+    let server = start(config).await;
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(server.local_addr()).await.unwrap();
+    socket
+        .write_all(b"POST /rpc/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut read = Vec::new();
+    let mut buf = [0u8; 1024];
+    let deadline = started + Duration::from_secs(10);
+    let elapsed = loop {
+        tokio::select! {
+            n = socket.read(&mut buf) => match n {
+                Ok(0) | Err(_) => break started.elapsed(),
+                Ok(n) => read.extend_from_slice(&buf[..n]),
+            },
+            () = tokio::time::sleep(Duration::from_millis(100)) => {
+                let _ = socket.write_all(b" ").await;
+            }
+            () = tokio::time::sleep_until(deadline.into()) => panic!("the connection is still open after 10 s"),
+        }
+    };
+    let answer = String::from_utf8_lossy(&read);
+    assert!(answer.starts_with("HTTP/1.1 408"), "h2c {h2c}: {answer}");
+    assert!(
+        elapsed >= BODY_READ,
+        "h2c {h2c}: answered after {elapsed:?}, before the timeout"
+    );
+    assert!(elapsed < BODY_READ + SLACK, "h2c {h2c}: closed after {elapsed:?}");
+    // The server goes on serving.
+    let (_, answer) = http1_exchange(&server).await;
+    assert!(answer.contains(r#""result":"pong""#), "{answer}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_with_408_on_both_paths() {
+    body_trickle_is_cut_off(true).await;
+    body_trickle_is_cut_off(false).await;
+}

@@ -51,6 +51,7 @@ pub struct ServerConfig {
     websocket_read_buffer: usize,
     h2c: bool,
     header_read_timeout: Duration,
+    body_read_timeout: Duration,
     keep_alive_timeout: Duration,
     max_connections: usize,
     allowed_origins: AllowedOrigins,
@@ -75,6 +76,10 @@ impl ServerConfig {
     /// the connection's start or its first byte after an idle spell: a slow
     /// link sends a head in well under a second; a slowloris client never does.
     pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// 30 s for a request's body to arrive once its head has: 10 MiB (the
+    /// default message size) at 3 Mbit/s; a client trickling its body is cut
+    /// off with 408.
+    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
     /// 60 s for an HTTP connection with no request in progress: long enough
     /// for a client's pool to reuse it (browsers keep theirs 60 to 300 s;
     /// nginx closes after 75 s), short enough not to hoard descriptors.
@@ -181,6 +186,12 @@ impl ServerConfig {
         self.header_read_timeout
     }
 
+    /// The longest a request's body may take to arrive after its head. Past
+    /// it the request is answered 408 and the connection closed.
+    pub fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
+    }
+
     /// An HTTP connection (HTTP/1.1 keep-alive or HTTP/2) with no request in
     /// progress for this long is closed.
     pub fn keep_alive_timeout(&self) -> Duration {
@@ -216,6 +227,7 @@ impl Default for ServerConfig {
             websocket_read_buffer: Self::DEFAULT_WEBSOCKET_READ_BUFFER,
             h2c: Self::DEFAULT_H2C,
             header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: Self::DEFAULT_BODY_READ_TIMEOUT,
             keep_alive_timeout: Self::DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             allowed_origins: AllowedOrigins::default(),
@@ -323,6 +335,13 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Sets the body read timeout, non-zero
+    /// (default [`ServerConfig::DEFAULT_BODY_READ_TIMEOUT`]).
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout;
+        self
+    }
+
     /// Sets the HTTP keep-alive idle timeout, non-zero
     /// (default [`ServerConfig::DEFAULT_KEEP_ALIVE_TIMEOUT`]).
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
@@ -426,6 +445,7 @@ impl ServerConfigBuilder {
         positive("idle_timeout", config.idle_timeout)?;
         positive("write_timeout", config.write_timeout)?;
         positive("header_read_timeout", config.header_read_timeout)?;
+        positive("body_read_timeout", config.body_read_timeout)?;
         positive("keep_alive_timeout", config.keep_alive_timeout)?;
         config.cors_layer = config.cors.as_ref().map(Cors::layer).transpose()?;
         Ok(config)

@@ -144,7 +144,11 @@ where
         if let Some(refused) = refuse(config, &head, &body) {
             return refused;
         }
-        let body = match Limited::new(body, config.limits().message_size()).collect().await {
+        let collected = match read_body(body, config).await {
+            Some(collected) => collected,
+            None => return body_timed_out(),
+        };
+        let body = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
             Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body\n"),
@@ -191,6 +195,33 @@ fn http_scope(head: http::request::Parts, peer: Option<SocketAddr>) -> Scope {
     *scope.headers_mut() = head.headers;
     scope.set_peer(peer);
     scope
+}
+
+type Collected = Result<http_body_util::Collected<Bytes>, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The whole body within the size limit, or `None` past the body read
+/// timeout. A body that came with its head (the usual small request) is read
+/// at once, with no timer; only one still arriving is timed.
+async fn read_body<B>(body: B, config: &ServerConfig) -> Option<Collected>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut collect = std::pin::pin!(Limited::new(body, config.limits().message_size()).collect());
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(collected) => Some(collected),
+        Poll::Pending => tokio::time::timeout(config.body_read_timeout(), collect).await.ok(),
+    }
+}
+
+/// 408, and the connection closes: its body is still arriving.
+fn body_timed_out() -> Response<ResponseBody> {
+    let mut response = plain(StatusCode::REQUEST_TIMEOUT, "request body not received in time\n");
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn too_large() -> Response<ResponseBody> {
