@@ -1,8 +1,8 @@
 //! The protocol engine of channels-rpc: JSON-RPC 1.0 and 2.0 messages, the
 //! link-time method registry, per-consumer method tables and dispatch.
 //!
-//! Users depend on the `channels-rpc` facade, which re-exports this crate and
-//! the macros; the examples here are written against it.
+//! Users depend on the `channels-rpc` facade, which re-exports the user's
+//! part of this crate and the macros; the examples here are written against it.
 //!
 //! The modules, in the order a message meets them:
 //!
@@ -10,8 +10,10 @@
 //! |---|---|
 //! | [`limits`] | size, depth and batch limits checked before parsing |
 //! | `message` | reading a 1.0/2.0 request or batch, borrowing from the input |
-//! | [`registry`] | the linkme slice of [`MethodEntry`] and each consumer's [`MethodTable`] |
-//! | [`context`] | [`Connection`], [`RpcContext`] and [`Inject`]: what a method can ask for |
+//! | [`registry`] | the linkme slice of [`MethodEntry`], [`MethodSources`] and each consumer's [`MethodTable`] |
+//! | [`connection`] | [`Connection`]: one live connection, its consumer and scope |
+//! | [`context`] | [`RpcContext`] and [`Inject`]: what a method can ask for |
+//! | [`consumer`] | [`Consumer`] and [`ConsumerHooks`]: one instance per connection |
 //! | [`params`] | decoding `params` into arguments, by position or by name |
 //! | [`handler`] | running a method (sync, async, blocking), catching panics |
 //! | `response` | writing the response envelope into one buffer |
