@@ -3,8 +3,9 @@
 //! `chat` examples and used by the tests.
 //!
 //! Its Cargo.toml names only channels-rpc, serde and tokio, which proves the
-//! macros need nothing else; a binary that only `use`s this crate `as _` still
-//! serves its methods (see the README's "Linking caveats").
+//! macros need nothing else. Its methods are unbound: a consumer serves them
+//! only when it says `#[consumer(include(spec_methods))]`, which also links
+//! this crate (see the README's "Method exposure").
 
 pub mod chat;
 
