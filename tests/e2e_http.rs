@@ -253,6 +253,15 @@ async fn malformed_bodies_get_errors_and_keep_alive_stays_usable() {
     server.shutdown().await.unwrap();
 }
 
+/// A CORS preflight from `origin` asking for `method` (and `headers`).
+async fn send_preflight(server: &ServerHandle, origin: &str, method: &str, headers: Option<&str>) -> Answer {
+    let mut request = vec![("origin", origin), ("access-control-request-method", method)];
+    if let Some(headers) = headers {
+        request.push(("access-control-request-headers", headers));
+    }
+    raw(server, "OPTIONS", "/rpc/", &request, "").await
+}
+
 fn cors_config(cors: channels_rpc::Cors) -> ServerConfig {
     ServerConfig::builder().cors(cors).build().unwrap()
 }
@@ -271,18 +280,7 @@ fn header_tokens(headers: &http::HeaderMap, name: &str) -> Vec<String> {
 async fn cors_preflight_and_allowed_origins() {
     let cors = channels_rpc::Cors::origins(["https://app.example"]).unwrap();
     let server = start(cors_config(cors)).await;
-    let preflight = raw(
-        &server,
-        "OPTIONS",
-        "/rpc/",
-        &[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "POST"),
-            ("access-control-request-headers", "content-type"),
-        ],
-        "",
-    )
-    .await;
+    let preflight = send_preflight(&server, "https://app.example", "POST", Some("content-type")).await;
     assert_eq!(preflight.status, 200);
     assert_eq!(preflight.headers["access-control-allow-origin"], "https://app.example");
     assert_eq!(preflight.headers["access-control-allow-methods"], "POST");
@@ -319,17 +317,7 @@ async fn cors_preflight_and_allowed_origins() {
     assert_eq!(get.headers["access-control-allow-origin"], "https://app.example");
     // Without CORS configured there is no preflight: OPTIONS is not allowed.
     let plain_server = start(ServerConfig::default()).await;
-    let options = raw(
-        &plain_server,
-        "OPTIONS",
-        "/rpc/",
-        &[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "POST"),
-        ],
-        "",
-    )
-    .await;
+    let options = send_preflight(&plain_server, "https://app.example", "POST", None).await;
     assert_eq!(options.status, 405);
     assert!(!options.headers.contains_key("access-control-allow-origin"));
     assert!(!options.headers.contains_key("vary"));
@@ -340,32 +328,11 @@ async fn cors_preflight_and_allowed_origins() {
 #[tokio::test]
 async fn cors_preflight_allows_post_only_and_never_mirrors_headers() {
     let server = start(cors_config(channels_rpc::Cors::any())).await;
-    let delete = raw(
-        &server,
-        "OPTIONS",
-        "/rpc/",
-        &[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "DELETE"),
-        ],
-        "",
-    )
-    .await;
+    let delete = send_preflight(&server, "https://app.example", "DELETE", None).await;
     assert_eq!(delete.status, 403, "a preflight for DELETE is refused");
     assert!(!delete.headers.contains_key("access-control-allow-origin"));
     assert!(!delete.headers.contains_key("access-control-allow-methods"));
-    let post = raw(
-        &server,
-        "OPTIONS",
-        "/rpc/",
-        &[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "POST"),
-            ("access-control-request-headers", "x-evil, content-type"),
-        ],
-        "",
-    )
-    .await;
+    let post = send_preflight(&server, "https://app.example", "POST", Some("x-evil, content-type")).await;
     assert_eq!(post.status, 200);
     assert_eq!(post.headers["access-control-allow-origin"], "*");
     assert_eq!(
@@ -391,14 +358,7 @@ async fn cors_credentials_are_opt_in() {
     let answer = raw(&with, "POST", "/rpc/", &[("origin", origin)], call).await;
     assert_eq!(answer.headers["access-control-allow-credentials"], "true");
     assert_eq!(answer.headers["access-control-allow-origin"], origin);
-    let preflight = raw(
-        &with,
-        "OPTIONS",
-        "/rpc/",
-        &[("origin", origin), ("access-control-request-method", "POST")],
-        "",
-    )
-    .await;
+    let preflight = send_preflight(&with, origin, "POST", None).await;
     assert_eq!(preflight.headers["access-control-allow-credentials"], "true");
     assert_eq!(
         header_tokens(&preflight.headers, "access-control-allow-headers"),
@@ -424,17 +384,7 @@ async fn cors_vary_lists_what_the_answer_depends_on() {
     .await;
     // Only the origin changes the answer (methods and headers are fixed).
     assert_eq!(header_tokens(&call.headers, "vary"), ["origin"]);
-    let preflight = raw(
-        &server,
-        "OPTIONS",
-        "/rpc/",
-        &[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "POST"),
-        ],
-        "",
-    )
-    .await;
+    let preflight = send_preflight(&server, "https://app.example", "POST", None).await;
     assert_eq!(header_tokens(&preflight.headers, "vary"), ["origin"]);
     server.shutdown().await.unwrap();
     // With any origin allowed, the answer depends on nothing.
