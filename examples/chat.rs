@@ -1,6 +1,10 @@
 //! A chat server: `join(room)`, `leave(room)`, `say(room, text)`; every member
 //! of a room receives `chat.message({"room": ..., "text": ...})`.
 //!
+//! It serves a page too: open `http://127.0.0.1:8000/` in a browser. The page
+//! (`examples/chat-page/`) loads the JavaScript client from
+//! `/channels-rpc.js` and talks to the WebSocket at `/ws/`.
+//!
 //! One process, in-process groups:
 //!
 //! ```text
@@ -16,13 +20,17 @@
 
 use std::sync::Arc;
 
-use channels_rpc::{ChannelLayer, Consumer, InProcessLayer, RedisLayer, Server, ServerConfig};
+use channels_rpc::{Asset, ChannelLayer, Consumer, InProcessLayer, RedisLayer, Server, ServerConfig};
 
 /// Serves the chat methods, which live in the example methods crate (with
 /// the specification's examples beside them).
 #[derive(Consumer, Default)]
 #[consumer(include(spec_methods))]
 struct Chat;
+
+/// The page may load its own script, style and module and talk to its own
+/// server, nothing else: no inline script runs, whatever a message holds.
+const PAGE_POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'";
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -39,7 +47,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Arc::new(InProcessLayer::default()),
     };
     let server = Server::bind(addr)
-        .config(ServerConfig::builder().channel_layer(layer).build()?)
+        .config(
+            ServerConfig::builder()
+                .channel_layer(layer)
+                .serve_client("/channels-rpc.js")
+                .build()?,
+        )
+        .asset(
+            "/",
+            Asset::html(include_str!("chat-page/index.html")).header("content-security-policy", PAGE_POLICY),
+        )
+        .asset("/chat.js", Asset::javascript(include_str!("chat-page/chat.js")))
+        .asset(
+            "/chat.css",
+            Asset::new("text/css; charset=utf-8", include_str!("chat-page/chat.css")),
+        )
         .websocket("/ws/", Chat::app())
         .http("/rpc/", Chat::app())
         .listen()

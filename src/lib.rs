@@ -59,8 +59,8 @@ pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 // Serving.
 pub use rpc_transport::testing;
 pub use rpc_transport::{
-    AllowedOrigins, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder, ServerHandle,
-    Stats,
+    AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder,
+    ServerHandle, Stats,
 };
 
 // JSON values, for params and results.

@@ -55,6 +55,7 @@ pub struct ServerConfig {
     keep_alive_timeout: Duration,
     max_connections: usize,
     allowed_origins: AllowedOrigins,
+    client_path: Option<String>,
 }
 
 impl ServerConfig {
@@ -208,6 +209,11 @@ impl ServerConfig {
     pub fn allowed_origins(&self) -> &AllowedOrigins {
         &self.allowed_origins
     }
+
+    /// The path the JavaScript client is served at, if any (default: none).
+    pub fn client_path(&self) -> Option<&str> {
+        self.client_path.as_deref()
+    }
 }
 
 impl Default for ServerConfig {
@@ -231,6 +237,7 @@ impl Default for ServerConfig {
             keep_alive_timeout: Self::DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             allowed_origins: AllowedOrigins::default(),
+            client_path: None,
         }
     }
 }
@@ -391,6 +398,16 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Serves the channels-rpc JavaScript client (an ES module exporting
+    /// `connect`; [`Asset::client_script`](crate::Asset::client_script)) at
+    /// `path`, e.g. `"/channels-rpc.js"`, on every [`Server`](crate::Server)
+    /// built with this configuration (default: not served). A page then
+    /// loads it with `import { connect } from "/channels-rpc.js"`.
+    pub fn serve_client(mut self, path: impl Into<String>) -> Self {
+        self.config.client_path = Some(path.into());
+        self
+    }
+
     /// The configuration, or the first setting that would make the server
     /// hang, spin or refuse everything.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
@@ -447,6 +464,14 @@ impl ServerConfigBuilder {
         positive("header_read_timeout", config.header_read_timeout)?;
         positive("body_read_timeout", config.body_read_timeout)?;
         positive("keep_alive_timeout", config.keep_alive_timeout)?;
+        if let Some(path) = &config.client_path {
+            if !path.starts_with('/') {
+                return Err(ConfigError::new(
+                    "serve_client",
+                    format!("the path {path:?} must start with '/'"),
+                ));
+            }
+        }
         config.cors_layer = config.cors.as_ref().map(Cors::layer).transpose()?;
         Ok(config)
     }

@@ -4,6 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`server`] | [`Server`]: bind, mount consumers on paths, serve, shut down gracefully |
+//! | [`asset`] | [`Asset`]: a static page or script served with an `ETag`, such as the JavaScript client |
 //! | [`service`] | [`RpcService`]: one consumer as a `tower::Service`, for your own router |
 //! | [`http`] | POST body in, JSON answer out |
 //! | `ws` | the upgrade and the per-connection loop |
@@ -15,6 +16,7 @@
 //! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
 
+pub mod asset;
 pub mod config;
 pub mod cors;
 mod error;
@@ -30,6 +32,7 @@ mod ticker;
 mod watchdog;
 mod ws;
 
+pub use asset::Asset;
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
 pub use cors::Cors;
 pub use origin::AllowedOrigins;

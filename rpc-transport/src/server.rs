@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::asset::Asset;
 use crate::config::ServerConfig;
 use crate::response::plain;
 use crate::service::{BoxedResponse, RpcService};
@@ -30,6 +31,16 @@ use crate::watchdog::{Activity, Timeouts, Watch, Watched};
 trait Endpoint: Send + Sync {
     fn serves(&self, upgrade: bool) -> bool;
     fn respond(&self, req: Request<Incoming>, peer: SocketAddr, upgrade: bool) -> BoxedResponse;
+}
+
+impl Endpoint for Asset {
+    fn serves(&self, upgrade: bool) -> bool {
+        !upgrade
+    }
+
+    fn respond(&self, req: Request<Incoming>, _: SocketAddr, _: bool) -> BoxedResponse {
+        Box::pin(std::future::ready(Asset::respond(self, &req)))
+    }
 }
 
 impl<C: Consumer> Endpoint for RpcService<C> {
@@ -125,6 +136,15 @@ impl Server {
         self.mount(path, app, true, false)
     }
 
+    /// Serves a static [`Asset`] (a page, a script) on GET and HEAD at
+    /// `path`. A consumer mounted at the same path still gets WebSocket
+    /// upgrades there.
+    pub fn asset(mut self, path: &str, asset: Asset) -> Self {
+        let make: MakeEndpoint = Box::new(move |_, _, _| Arc::new(asset));
+        self.routes.push((route_key(path).to_owned(), make));
+        self
+    }
+
     fn mount<C: Consumer>(mut self, path: &str, app: App<C>, http: bool, websocket: bool) -> Self {
         let make: MakeEndpoint = Box::new(move |config, shutdown, stats| {
             Arc::new(RpcService::mounted(
@@ -145,7 +165,11 @@ impl Server {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let stats = Stats::default();
         let mut routes: Vec<(String, Vec<Arc<dyn Endpoint>>)> = Vec::new();
-        for (path, make) in self.routes {
+        let client = self.config.client_path().map(|path| {
+            let make: MakeEndpoint = Box::new(|_, _, _| Arc::new(Asset::client_script()));
+            (route_key(path).to_owned(), make)
+        });
+        for (path, make) in self.routes.into_iter().chain(client) {
             let endpoint = make(&self.config, &shutdown_rx, &stats);
             match routes.iter_mut().find(|(known, _)| *known == path) {
                 Some((_, endpoints)) => endpoints.push(endpoint),

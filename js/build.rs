@@ -1,0 +1,77 @@
+//! Finds what the JavaScript tests need, so that a test whose tool is missing
+//! shows as ignored rather than passing:
+//! - `cfg(has_node)`: `node` 20 or newer is on the PATH;
+//! - `cfg(has_chromium)`: `/usr/bin/chromium` (Debian's package), `redis-server`
+//!   and `node_modules/playwright-core` (`npm ci` in this folder) are there.
+//!
+//! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing one
+//! fails the build instead.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(has_node)");
+    println!("cargo::rustc-check-cfg=cfg(has_chromium)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    println!("cargo::rerun-if-env-changed=CHANNELS_RPC_REQUIRE_SERVICES");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed={CHROMIUM}");
+    println!("cargo::rerun-if-changed=node_modules");
+    let required = env::var("CHANNELS_RPC_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+    watch_path();
+
+    let node = node_major().is_some_and(|major| major >= 20);
+    if node {
+        println!("cargo::rustc-cfg=has_node");
+    } else if required {
+        panic!("node 20 or newer is not on the PATH");
+    } else {
+        println!("cargo::warning=node >= 20 not found: the JavaScript client tests are ignored");
+    }
+
+    let playwright = Path::new("node_modules/playwright-core/package.json").is_file();
+    let chromium = Path::new(CHROMIUM).is_file();
+    let redis = on_path("redis-server");
+    if node && playwright && chromium && redis {
+        println!("cargo::rustc-cfg=has_chromium");
+    } else {
+        let missing: Vec<&str> = [
+            (!node).then_some("node >= 20"),
+            (!playwright).then_some("js/node_modules/playwright-core (npm ci in js/)"),
+            (!chromium).then_some("/usr/bin/chromium (apt-get install chromium)"),
+            (!redis).then_some("redis-server (apt-get install redis-server)"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if required {
+            panic!("the browser test needs {}", missing.join(", "));
+        }
+        println!(
+            "cargo::warning=the browser test is ignored: missing {}",
+            missing.join(", ")
+        );
+    }
+}
+
+fn node_major() -> Option<u32> {
+    let out = Command::new("node").arg("--version").output().ok()?;
+    let version = String::from_utf8(out.stdout).ok()?;
+    version.trim().strip_prefix('v')?.split('.').next()?.parse().ok()
+}
+
+fn on_path(name: &str) -> bool {
+    env::var_os("PATH").is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+}
+
+/// Installing a tool changes one of the PATH's directories: rerun then.
+fn watch_path() {
+    let dirs: Vec<PathBuf> = env::split_paths(&env::var_os("PATH").unwrap_or_default()).collect();
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        println!("cargo::rerun-if-changed={}", dir.display());
+    }
+}
