@@ -88,7 +88,8 @@ async def listen(group, count, expect):
     # timeout to let each one go.
     for communicator in communicators:
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-    await asyncio.gather(*(c.wait(timeout=15) for c in communicators))
+    # A consumer still inside that timeout when the wait ends is cancelled.
+    await asyncio.gather(*(c.wait(timeout=15) for c in communicators), return_exceptions=True)
 
 
 async def group_send(group, message):
