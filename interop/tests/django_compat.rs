@@ -66,7 +66,10 @@ async fn django_group_send_reaches_rust_consumers() {
         .to_owned();
     assert!(channel.starts_with("asgispecific."), "{channel}");
     let direct = json!({"type": "rpc.notification", "method": "direct", "params": ["just you"]});
-    assert_eq!(peer::send("pubsub", &[redis.url()], &[&channel], &direct, None).await, ["sent"]);
+    assert_eq!(
+        peer::send("pubsub", &[redis.url()], &[&channel], &direct, None).await,
+        ["sent"]
+    );
     assert_eq!(
         next_json(&mut socket).await,
         json!({"jsonrpc": "2.0", "method": "direct", "params": ["just you"]})

@@ -40,7 +40,10 @@ async fn server_on(layer: std::sync::Arc<RedisLayer>) -> ServerHandle {
 
 async fn channel_of(socket: &mut Socket) -> String {
     let reply = call(socket, r#"{"jsonrpc":"2.0","method":"my_channel","id":"c"}"#).await;
-    reply["result"].as_str().expect("a WebSocket connection has a channel").to_owned()
+    reply["result"]
+        .as_str()
+        .expect("a WebSocket connection has a channel")
+        .to_owned()
 }
 
 fn notification(method: &str, params: Value) -> Value {
@@ -78,14 +81,25 @@ async fn django_group_send_and_send_reach_rust_connections() {
     let mut socket = joined(server.local_addr(), "room").await;
     let channel = channel_of(&mut socket).await;
     assert!(channel.starts_with("specific.") && channel.contains('!'), "{channel}");
-    assert_eq!(redis.zmembers("asgi:group:room"), [channel.clone()], "the member is the full channel name");
+    assert_eq!(
+        redis.zmembers("asgi:group:room"),
+        std::slice::from_ref(&channel),
+        "the member is the full channel name"
+    );
 
     let hosts = [redis.url()];
     let text = json!({"room": "room", "text": "from django"});
     peer::group_send(CORE, &hosts, "room", &notification("chat.message", text.clone())).await;
     assert_eq!(next_json(&mut socket).await, as_received("chat.message", text));
 
-    let sent = peer::send(CORE, &hosts, &[&channel], &notification("direct", json!(["just you"])), None).await;
+    let sent = peer::send(
+        CORE,
+        &hosts,
+        &[&channel],
+        &notification("direct", json!(["just you"])),
+        None,
+    )
+    .await;
     assert_eq!(sent, ["sent"]);
     assert_eq!(next_json(&mut socket).await, as_received("direct", json!(["just you"])));
     server.shutdown().await.unwrap();
@@ -142,20 +156,34 @@ async fn leave_and_disconnect_remove_the_member() {
     let mut socket = joined(server.local_addr(), "lobby").await;
     let channel = channel_of(&mut socket).await;
     let key = "asgi:group:lobby";
-    assert_eq!(redis.zmembers(key), [channel.clone()]);
+    assert_eq!(redis.zmembers(key), std::slice::from_ref(&channel));
     let ttl: i64 = redis.query(redis::cmd("TTL").arg(key));
-    assert!((86_390..=86_400).contains(&ttl), "group_expiry is renewed on add: {ttl}");
-    let left = call(&mut socket, r#"{"jsonrpc":"2.0","method":"leave","params":["lobby"],"id":2}"#).await;
+    assert!(
+        (86_390..=86_400).contains(&ttl),
+        "group_expiry is renewed on add: {ttl}"
+    );
+    let left = call(
+        &mut socket,
+        r#"{"jsonrpc":"2.0","method":"leave","params":["lobby"],"id":2}"#,
+    )
+    .await;
     assert_eq!(left["result"], true);
     assert!(redis.zmembers(key).is_empty(), "leave removed the member");
 
-    let joined_again = call(&mut socket, r#"{"jsonrpc":"2.0","method":"join","params":["lobby"],"id":3}"#).await;
+    let joined_again = call(
+        &mut socket,
+        r#"{"jsonrpc":"2.0","method":"join","params":["lobby"],"id":3}"#,
+    )
+    .await;
     assert_eq!(joined_again["result"], true);
     assert_eq!(redis.zmembers(key), [channel]);
     socket.close(None).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !redis.zmembers(key).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the closed connection is still a member");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed connection is still a member"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.shutdown().await.unwrap();
@@ -193,20 +221,35 @@ async fn over_capacity_send_fails_and_group_send_skips_as_in_channels_redis() {
     // A pattern's capacity.
     let patterned = "specific.11111111000000000000000000000000!x";
     layer.send(patterned, json!({"type": "t"})).await.unwrap();
-    assert!(matches!(layer.send(patterned, json!({"type": "t"})).await, Err(LayerError::ChannelFull(_))));
+    assert!(matches!(
+        layer.send(patterned, json!({"type": "t"})).await,
+        Err(LayerError::ChannelFull(_))
+    ));
 
     // A group send skips the full member and reaches the others, from either side.
     let mut live = layer.new_channel().await.unwrap();
     layer.group_add("room", ABSENT).await.unwrap();
     layer.group_add("room", &live.name).await.unwrap();
-    layer.group_send("room", json!({"type": "t", "from": "rust"})).await.unwrap();
+    layer
+        .group_send("room", json!({"type": "t", "from": "rust"}))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut live).await, json!({"type": "t", "from": "rust"}));
-    peer::run(CORE, &hosts, &["group_send", "room", r#"{"type": "t", "from": "python"}"#], Some(&capacity_3)).await;
+    peer::run(
+        CORE,
+        &hosts,
+        &["group_send", "room", r#"{"type": "t", "from": "python"}"#],
+        Some(&capacity_3),
+    )
+    .await;
     assert_eq!(next_message(&mut live).await, json!({"type": "t", "from": "python"}));
     assert_eq!(redis.zcard(&absent_key), 3, "the full channel got nothing more");
 }
 
-#[cfg_attr(not(has_redis), ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs")]
+#[cfg_attr(
+    not(has_redis),
+    ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_prunes_old_messages_and_old_members() {
     let redis = RedisServer::start();
@@ -216,7 +259,10 @@ async fn expiry_prunes_old_messages_and_old_members() {
         .build()
         .unwrap();
     let absent_key = format!("asgi{}", non_local_name(ABSENT));
-    let others = ["specific.0000000000000000000000000000000a!b", "specific.0000000000000000000000000000000a!c"];
+    let others = [
+        "specific.0000000000000000000000000000000a!b",
+        "specific.0000000000000000000000000000000a!c",
+    ];
 
     // t = 0, 1.5 and 3.1 s: each add prunes what is older than int(now) - 2,
     // which at 3.1 s is the first and only the first.
@@ -317,7 +363,12 @@ async fn sharded_both_ways(n: usize) {
     let sent = peer::send(CORE, &hosts, &names, &notification("from.python", json!([])), None).await;
     assert!(sent.iter().all(|s| s == "sent"), "{sent:?}");
     for inbox in &mut inboxes {
-        assert_eq!(next_message(inbox).await, notification("from.python", json!([])), "{}", inbox.name);
+        assert_eq!(
+            next_message(inbox).await,
+            notification("from.python", json!([])),
+            "{}",
+            inbox.name
+        );
     }
 
     // Python group sends reach Rust members wherever their messages are queued.
@@ -373,22 +424,43 @@ async fn foreign_and_undecodable_messages_are_dropped_not_fatal() {
         (now, [[0u8; 12].as_slice(), b"\xc1\xc1\xc1"].concat()),
         (now, prefixed(&json!({"type": "no.channel"}))),
         (now, prefixed(&json!({"type": "t", "__asgi_channel__": 5}))),
-        (now, prefixed(&json!({"type": "t", "__asgi_channel__": "specific.ffffffffffffffffffffffffffffffff!x"}))),
-        (now, [[0u8; 12].as_slice(), b"\x82\xa4type\xa1t\xa4data\xc4\x01x"].concat()),
-        (now - 120.0, prefixed(&json!({"type": "expired", "__asgi_channel__": inbox.name}))),
+        (
+            now,
+            prefixed(&json!({"type": "t", "__asgi_channel__": "specific.ffffffffffffffffffffffffffffffff!x"})),
+        ),
+        (
+            now,
+            [[0u8; 12].as_slice(), b"\x82\xa4type\xa1t\xa4data\xc4\x01x"].concat(),
+        ),
+        (
+            now - 120.0,
+            prefixed(&json!({"type": "expired", "__asgi_channel__": inbox.name})),
+        ),
     ];
     for (score, body) in &junk {
         redis.query::<i64>(redis::cmd("ZADD").arg(&process_key).arg(*score).arg(body.as_slice()));
     }
     // A message of another type than rpc.notification, as Django apps send them.
-    peer::send(CORE, &hosts, &[&inbox.name], &json!({"type": "chat_message", "text": "hi"}), None).await;
-    assert_eq!(next_message(&mut inbox).await, json!({"type": "chat_message", "text": "hi"}));
+    peer::send(
+        CORE,
+        &hosts,
+        &[&inbox.name],
+        &json!({"type": "chat_message", "text": "hi"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        next_message(&mut inbox).await,
+        json!({"type": "chat_message", "text": "hi"})
+    );
     peer::send(CORE, &hosts, &[&inbox.name], &notification("after", json!([])), None).await;
     assert_eq!(next_message(&mut inbox).await, notification("after", json!([])));
     assert!(redis.zcard(&process_key) == 0, "everything was popped");
     // A message with the reserved field is refused on the way out.
     assert_eq!(
-        layer.send(&inbox.name, json!({"type": "t", "__asgi_channel__": "x"})).await,
+        layer
+            .send(&inbox.name, json!({"type": "t", "__asgi_channel__": "x"}))
+            .await,
         Err(LayerError::InvalidMessage)
     );
 }

@@ -47,7 +47,11 @@ struct Routes {
 impl Routes {
     /// Every Redis channel this process must be subscribed to on host `shard`.
     fn wanted(&self, shard: usize) -> Vec<String> {
-        let groups = self.router.groups().into_iter().map(|g| group_channel(&self.prefix, &g));
+        let groups = self
+            .router
+            .groups()
+            .into_iter()
+            .map(|g| group_channel(&self.prefix, &g));
         groups
             .chain(self.router.channel_names())
             .filter(|name| shard_index(name, self.hosts) == shard)
@@ -101,7 +105,11 @@ impl PubSubLayer {
                 resubscribe: Notify::new(),
             });
             tasks.push(tokio::spawn(receive(routes.clone(), shard.clone(), received)));
-            tasks.push(tokio::spawn(keep_subscribed(routes.clone(), shard.clone(), settings.timeout)));
+            tasks.push(tokio::spawn(keep_subscribed(
+                routes.clone(),
+                shard.clone(),
+                settings.timeout,
+            )));
             shards.push(shard);
         }
         Ok(PubSubLayer {
@@ -167,7 +175,10 @@ async fn receive(routes: Arc<Routes>, shard: Arc<Shard>, mut pushes: mpsc::Unbou
                 }
             }
             PushKind::Disconnection => {
-                tracing::warn!(host = shard.index, "Redis connection lost; will subscribe again once it is back");
+                tracing::warn!(
+                    host = shard.index,
+                    "Redis connection lost; will subscribe again once it is back"
+                );
                 shard.resubscribe.notify_one();
             }
             _ => {}

@@ -46,7 +46,13 @@ impl Peer {
 
     /// A listener: `count` Channels consumers in `group` ("-" for none) that
     /// print `expect` events; their channel names once they are ready.
-    pub async fn listen(layer: &str, hosts: &[String], group: &str, count: usize, expect: usize) -> (Peer, Vec<String>) {
+    pub async fn listen(
+        layer: &str,
+        hosts: &[String],
+        group: &str,
+        count: usize,
+        expect: usize,
+    ) -> (Peer, Vec<String>) {
         let mut peer = Peer::spawn(
             layer,
             hosts,
@@ -110,9 +116,14 @@ pub async fn send(
     message: &Value,
     config: Option<&Value>,
 ) -> Vec<String> {
-    run(layer, hosts, &["send", &channels.join(","), &message.to_string()], config)
-        .await
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    run(
+        layer,
+        hosts,
+        &["send", &channels.join(","), &message.to_string()],
+        config,
+    )
+    .await
+    .lines()
+    .map(str::to_owned)
+    .collect()
 }

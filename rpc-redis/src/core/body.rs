@@ -67,7 +67,11 @@ mod tests {
             &one[RANDOM_PREFIX_LENGTH..],
             b"\x82\xb0__asgi_channel__\x92\xa3a!1\xa3a!2\xa4type\xa1x"
         );
-        assert_ne!(one[..RANDOM_PREFIX_LENGTH], two[..RANDOM_PREFIX_LENGTH], "random prefixes differ");
+        assert_ne!(
+            one[..RANDOM_PREFIX_LENGTH],
+            two[..RANDOM_PREFIX_LENGTH],
+            "random prefixes differ"
+        );
         assert_eq!(
             decode(&one),
             Some((vec!["a!1".to_owned(), "a!2".to_owned()], json!({"type": "x"})))
@@ -76,7 +80,10 @@ mod tests {
 
     #[test]
     fn foreign_bytes_are_refused() {
-        assert_eq!(into_object(json!({"type": "x", "__asgi_channel__": "c"})), Err(LayerError::InvalidMessage));
+        assert_eq!(
+            into_object(json!({"type": "x", "__asgi_channel__": "c"})),
+            Err(LayerError::InvalidMessage)
+        );
         assert_eq!(decode(b"short"), None);
         let mut no_channel = vec![0; RANDOM_PREFIX_LENGTH];
         no_channel.extend_from_slice(b"\x81\xa4type\xa1x");

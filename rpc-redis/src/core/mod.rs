@@ -204,7 +204,11 @@ impl Inner {
         let expired = Self::older_than(self.settings.expiry_secs);
         let mut pipe = redis::pipe();
         for target in targets {
-            pipe.cmd("ZREMRANGEBYSCORE").arg(&target.key).arg(0).arg(expired).ignore();
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(&target.key)
+                .arg(0)
+                .arg(expired)
+                .ignore();
         }
         let eval = pipe.cmd("EVAL").arg(scripts::GROUP_SEND).arg(targets.len());
         for target in targets {
@@ -234,7 +238,12 @@ impl Inner {
             let here: Vec<&Target> = targets.iter().filter(|t| t.host == host).collect();
             let over_capacity = self.send_to_host(host, &here, &message).await?;
             if over_capacity > 0 {
-                tracing::info!(group, over_capacity, members = member_count, "channels over capacity in group");
+                tracing::info!(
+                    group,
+                    over_capacity,
+                    members = member_count,
+                    "channels over capacity in group"
+                );
             }
         }
         Ok(())
@@ -280,7 +289,10 @@ async fn retry_discards(inner: Arc<Inner>) {
 }
 
 /// `f`, failing with [`LayerError::Unavailable`] after `timeout` overall.
-async fn within<T>(timeout: Duration, f: impl std::future::Future<Output = Result<T, LayerError>>) -> Result<T, LayerError> {
+async fn within<T>(
+    timeout: Duration,
+    f: impl std::future::Future<Output = Result<T, LayerError>>,
+) -> Result<T, LayerError> {
     tokio::time::timeout(timeout, f)
         .await
         .unwrap_or_else(|_| Err(LayerError::Unavailable("Redis did not answer in time".to_owned())))
@@ -314,12 +326,18 @@ impl ChannelLayer for CoreLayer {
         let key = self.inner.group_key(group);
         let mut pipe = redis::pipe();
         pipe.cmd("ZADD").arg(&key).arg(now()).arg(channel).ignore();
-        pipe.cmd("EXPIRE").arg(&key).arg(self.inner.settings.group_expiry_secs).ignore();
+        pipe.cmd("EXPIRE")
+            .arg(&key)
+            .arg(self.inner.settings.group_expiry_secs)
+            .ignore();
         let host = &self.inner.hosts[self.inner.host_of(group)];
         query::<()>(host, self.inner.settings.timeout, pipe).await?;
         if self.inner.router.is_local(channel) {
             let mut memberships = self.inner.memberships.lock().expect("not poisoned");
-            memberships.entry(channel.to_owned()).or_default().insert(group.to_owned());
+            memberships
+                .entry(channel.to_owned())
+                .or_default()
+                .insert(group.to_owned());
         }
         Ok(())
     }

@@ -22,12 +22,8 @@ pub(crate) async fn receive(inner: Arc<Inner>, host: usize, connection: Connecti
     loop {
         let mut command = redis::cmd("BZPOPMIN");
         command.arg(&inner.process_key).arg(BLOCK.as_secs());
-        let popped = query::<Option<(Vec<u8>, Vec<u8>, f64)>>(
-            &connection,
-            BLOCK + inner.settings.timeout,
-            command,
-        )
-        .await;
+        let popped =
+            query::<Option<(Vec<u8>, Vec<u8>, f64)>>(&connection, BLOCK + inner.settings.timeout, command).await;
         match popped {
             Ok(popped) => {
                 if down {
