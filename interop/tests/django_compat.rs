@@ -10,9 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use channels_rpc::{json, rpc_method, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle};
+use channels_rpc::{json, rpc_method, ChannelLayer, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle};
 use common::peer::{self, Peer};
-use common::redis::RedisServer;
+use common::redis::{urls, RedisServer};
 use common::ws::{call, connect_to, next_json, next_json_within};
 use common::Everyone;
 
@@ -104,4 +104,66 @@ async fn rust_group_send_reaches_a_django_consumer_handler() {
     // The Rust client was not in the room: nothing came back to it.
     assert_eq!(next_json_within(&mut socket, Duration::from_millis(200)).await, None);
     server.shutdown().await.unwrap();
+}
+
+/// Both directions through the pub/sub layer sharded over `n` hosts.
+async fn pubsub_sharded(n: usize, group_host: usize) {
+    let servers = RedisServer::start_many(n);
+    let hosts = urls(&servers);
+    let layer = RedisLayer::pubsub(hosts.clone()).build().unwrap();
+    let mut inbox = layer.new_channel().await.unwrap();
+    layer.group_add("ops", &inbox.name).await.unwrap();
+    // _consistent_hash("asgi__group__ops", n) in channels_redis 4.3, computed on this machine.
+    for (i, server) in servers.iter().enumerate() {
+        let expected = i64::from(i == group_host);
+        assert_eq!(server.subscribers("asgi__group__ops"), expected, "host {i}");
+    }
+    let (mut django, names) = Peer::listen("pubsub", &hosts, "ops", 4, 8).await;
+    let message = json!({"type": "rpc.notification", "method": "m", "params": []});
+    peer::group_send("pubsub", &hosts, "ops", &message).await;
+    let got = tokio::time::timeout(Duration::from_secs(10), inbox.messages.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.message(), &message);
+    let sent = peer::send("pubsub", &hosts, &[&inbox.name], &message, None).await;
+    assert_eq!(sent, ["sent"]);
+    let got = tokio::time::timeout(Duration::from_secs(10), inbox.messages.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.message(), &message);
+    // The Python group_send reached the Python consumers too (4 events); then Rust sends.
+    for name in &names {
+        layer.send(name, message.clone()).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        let line = django.json().await;
+        assert_eq!(line["event"], message);
+        seen.push(line["channel"].as_str().unwrap().to_owned());
+    }
+    seen.sort();
+    let mut twice: Vec<String> = names.iter().chain(names.iter()).cloned().collect();
+    twice.sort();
+    assert_eq!(seen, twice, "each consumer got the group message and its own");
+    django.finish().await;
+}
+
+#[cfg_attr(
+    not(has_channels_redis),
+    ignore = "needs redis-server and python3 with channels_redis (pip install channels_redis==4.3.0), which .ci/run installs"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_sharded_over_two_hosts() {
+    pubsub_sharded(2, 1).await;
+}
+
+#[cfg_attr(
+    not(has_channels_redis),
+    ignore = "needs redis-server and python3 with channels_redis (pip install channels_redis==4.3.0), which .ci/run installs"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_sharded_over_three_hosts() {
+    pubsub_sharded(3, 1).await;
 }
