@@ -126,6 +126,18 @@ impl Inner {
         now() as i64 - seconds as i64
     }
 
+    async fn add_member(&self, group: &str, channel: &str) -> Result<(), LayerError> {
+        let key = self.group_key(group);
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZADD").arg(&key).arg(now()).arg(channel).ignore();
+        pipe.cmd("EXPIRE")
+            .arg(&key)
+            .arg(self.settings.group_expiry_secs)
+            .ignore();
+        let host = &self.hosts[self.host_of(group)];
+        query::<()>(host, self.settings.timeout, pipe).await
+    }
+
     async fn remove_member(&self, group: &str, channel: &str) -> Result<(), LayerError> {
         let mut command = redis::cmd("ZREM");
         command.arg(self.group_key(group)).arg(channel);
@@ -323,15 +335,7 @@ impl ChannelLayer for CoreLayer {
     async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError> {
         check_name("group", group)?;
         check_name("channel", channel)?;
-        let key = self.inner.group_key(group);
-        let mut pipe = redis::pipe();
-        pipe.cmd("ZADD").arg(&key).arg(now()).arg(channel).ignore();
-        pipe.cmd("EXPIRE")
-            .arg(&key)
-            .arg(self.inner.settings.group_expiry_secs)
-            .ignore();
-        let host = &self.inner.hosts[self.inner.host_of(group)];
-        query::<()>(host, self.inner.settings.timeout, pipe).await?;
+        self.inner.add_member(group, channel).await?;
         if self.inner.router.is_local(channel) {
             let mut memberships = self.inner.memberships.lock().expect("not poisoned");
             memberships

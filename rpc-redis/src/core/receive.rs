@@ -19,6 +19,7 @@ pub(crate) const BLOCK: Duration = Duration::from_secs(1);
 pub(crate) async fn receive(inner: Arc<Inner>, host: usize, connection: ConnectionManager) {
     let mut backoff = Backoff::new();
     let mut down = false;
+    let mut rejoin = false;
     loop {
         let mut command = redis::cmd("BZPOPMIN");
         command.arg(&inner.process_key).arg(BLOCK.as_secs());
@@ -30,6 +31,12 @@ pub(crate) async fn receive(inner: Arc<Inner>, host: usize, connection: Connecti
                     tracing::info!(host, "Redis is back: receiving again");
                     down = false;
                     backoff = Backoff::new();
+                    rejoin = true;
+                }
+                // A restart without persistence forgot the groups: add ours
+                // again, until that works.
+                if rejoin {
+                    rejoin = !inner.rejoin(host).await;
                 }
                 if let Some((_, body, score)) = popped {
                     inner.deliver(&body, score);
@@ -47,6 +54,26 @@ pub(crate) async fn receive(inner: Arc<Inner>, host: usize, connection: Connecti
 }
 
 impl Inner {
+    /// Adds every local membership whose group lives on `host` again; true
+    /// when all were added.
+    async fn rejoin(&self, host: usize) -> bool {
+        let memberships: Vec<(String, String)> = {
+            let memberships = self.memberships.lock().expect("not poisoned");
+            memberships
+                .iter()
+                .flat_map(|(channel, groups)| groups.iter().map(move |g| (g.clone(), channel.clone())))
+                .filter(|(group, _)| self.host_of(group) == host)
+                .collect()
+        };
+        for (group, channel) in memberships {
+            if let Err(e) = self.add_member(&group, &channel).await {
+                tracing::debug!(group, channel, error = %e, "could not join the group again yet");
+                return false;
+            }
+        }
+        true
+    }
+
     /// Hands one popped message to the local channels it names; anything
     /// else is dropped with a warning, never stopping the loop.
     pub(crate) fn deliver(&self, popped: &[u8], score: f64) {
