@@ -1,6 +1,6 @@
 //! Group fan-out: one `say` to a group of N WebSocket members, timed until
 //! every member has the notification; with the in-process layer and through
-//! Redis (a redis-server started here).
+//! both Redis layers, pub/sub and core (a redis-server started here).
 //!
 //! ```text
 //! cargo bench --bench fanout                  # 1,000 and 10,000 members, 7 sends each
@@ -46,11 +46,14 @@ fn main() {
     for &members in &sizes {
         let mut layers = vec![("in-process", None)];
         match &redis {
-            Some(redis) => layers.push(("redis", Some(redis.url()))),
+            Some(redis) => {
+                layers.push(("redis pubsub", Some(("pubsub", redis.url()))));
+                layers.push(("redis core", Some(("core", redis.url()))));
+            }
             None => eprintln!("no redis-server: the Redis rows are skipped"),
         }
         for (name, url) in layers {
-            let times = runtime.block_on(measure(members, sends, url.as_deref()));
+            let times = runtime.block_on(measure(members, sends, url));
             let median = times[times.len() / 2];
             println!(
                 "| {name} | {members} | {:.1} ms | {:.1} ms | {:.1} ms |",
@@ -66,10 +69,14 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The server: chat methods on /ws/ and /rpc/, on the layer FANOUT_REDIS names.
+/// The server: chat methods on /ws/ and /rpc/, on the Redis FANOUT_REDIS
+/// names with the layer FANOUT_LAYER names (core or pubsub).
 async fn serve() {
     let layer: Arc<dyn ChannelLayer> = match std::env::var("FANOUT_REDIS") {
-        Ok(url) => RedisLayer::builder(url).build().unwrap(),
+        Ok(url) => {
+            let flavor = std::env::var("FANOUT_LAYER").unwrap_or_default().parse().unwrap();
+            RedisLayer::with_flavor(flavor, url).build().unwrap()
+        }
         Err(_) => Arc::new(InProcessLayer::default()),
     };
     let listening = Server::bind("127.0.0.1:0")
@@ -84,11 +91,11 @@ async fn serve() {
 }
 
 /// Sorted durations of `sends` fan-outs to `members` members.
-async fn measure(members: usize, sends: usize, redis: Option<&str>) -> Vec<Duration> {
+async fn measure(members: usize, sends: usize, redis: Option<(&str, String)>) -> Vec<Duration> {
     let mut server = Command::new(std::env::current_exe().unwrap());
     server.env("FANOUT_ROLE", "server").stdout(Stdio::piped());
-    if let Some(url) = redis {
-        server.env("FANOUT_REDIS", url);
+    if let Some((layer, url)) = redis {
+        server.env("FANOUT_LAYER", layer).env("FANOUT_REDIS", url);
     }
     let mut server = Reaped(server.spawn().expect("the server starts"));
     let mut first = String::new();

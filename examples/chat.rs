@@ -11,11 +11,13 @@
 //! cargo run --example chat -- --addr 127.0.0.1:8000
 //! ```
 //!
-//! Two processes sharing groups through Redis (REDIS_URL works too):
+//! Two processes sharing groups through Redis (REDIS_URL works too, and may
+//! hold a comma-separated list); `--redis` repeated shards over several hosts,
+//! `--layer core|pubsub` picks channels_redis' layer (default core):
 //!
 //! ```text
 //! cargo run --example chat -- --addr 127.0.0.1:8001 --redis redis://127.0.0.1:6379
-//! cargo run --example chat -- --addr 127.0.0.1:8002 --redis redis://127.0.0.1:6379
+//! cargo run --example chat -- --addr 127.0.0.1:8002 --redis redis://127.0.0.1:6379 --layer core
 //! ```
 
 use std::sync::Arc;
@@ -39,13 +41,30 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// Every value of a repeatable flag.
+fn args(name: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2).filter(|w| w[0] == name).map(|w| w[1].clone()).collect()
+}
+
+/// `--layer core|pubsub` (default core, as Django's) on the hosts of every
+/// `--redis URL` or of a comma-separated `REDIS_URL`; in-process without either.
+fn choose_layer() -> Result<Arc<dyn ChannelLayer>, Box<dyn std::error::Error>> {
+    let mut hosts = args("--redis");
+    if hosts.is_empty() {
+        hosts = rpc_redis::split_hosts(&std::env::var("REDIS_URL").unwrap_or_default());
+    }
+    if hosts.is_empty() {
+        return Ok(Arc::new(InProcessLayer::default()));
+    }
+    let flavor: rpc_redis::Flavor = arg("--layer").as_deref().unwrap_or("core").parse()?;
+    Ok(RedisLayer::with_flavor(flavor, hosts).build()?)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = arg("--addr").unwrap_or_else(|| "127.0.0.1:8000".to_owned());
-    let layer: Arc<dyn ChannelLayer> = match arg("--redis").or_else(|| std::env::var("REDIS_URL").ok()) {
-        Some(url) => RedisLayer::builder(url).build()?,
-        None => Arc::new(InProcessLayer::default()),
-    };
+    let layer = choose_layer()?;
     let server = Server::bind(addr)
         .config(
             ServerConfig::builder()

@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use channels_rpc::{json, rpc_method, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle, Value};
-use common::redis::RedisServer;
+use channels_rpc::{json, rpc_method, ChannelLayer, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle};
+use common::peer::{self, Peer};
+use common::redis::{urls, RedisServer};
 use common::ws::{call, connect_to, next_json, next_json_within};
 use common::Everyone;
 
@@ -21,18 +20,6 @@ use common::Everyone;
 #[rpc_method]
 fn my_channel(ctx: &RpcContext) -> Option<String> {
     ctx.channel_name().map(str::to_owned)
-}
-
-const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/channels_peer.py");
-
-fn python(args: &[&str]) -> Child {
-    Command::new("python3")
-        .arg(PEER)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 runs")
 }
 
 async fn rust_server(redis: &RedisServer) -> ServerHandle {
@@ -44,16 +31,6 @@ async fn rust_server(redis: &RedisServer) -> ServerHandle {
         .await
         .unwrap()
         .spawn()
-}
-
-/// Kills the child by pid if the test fails before it exits.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[cfg_attr(
@@ -75,10 +52,7 @@ async fn django_group_send_reaches_rust_consumers() {
     );
 
     let message = json!({"type": "rpc.notification", "method": "chat.message", "params": {"room": "room", "text": "from django"}});
-    let status = python(&["group_send", &redis.url(), "room", &message.to_string()])
-        .wait()
-        .unwrap();
-    assert!(status.success());
+    peer::group_send("pubsub", &[redis.url()], "room", &message).await;
     assert_eq!(
         next_json(&mut socket).await,
         json!({"jsonrpc": "2.0", "method": "chat.message", "params": {"room": "room", "text": "from django"}})
@@ -92,10 +66,10 @@ async fn django_group_send_reaches_rust_consumers() {
         .to_owned();
     assert!(channel.starts_with("asgispecific."), "{channel}");
     let direct = json!({"type": "rpc.notification", "method": "direct", "params": ["just you"]});
-    assert!(python(&["send", &redis.url(), &channel, &direct.to_string()])
-        .wait()
-        .unwrap()
-        .success());
+    assert_eq!(
+        peer::send("pubsub", &[redis.url()], &[&channel], &direct, None).await,
+        ["sent"]
+    );
     assert_eq!(
         next_json(&mut socket).await,
         json!({"jsonrpc": "2.0", "method": "direct", "params": ["just you"]})
@@ -111,17 +85,7 @@ async fn django_group_send_reaches_rust_consumers() {
 async fn rust_group_send_reaches_a_django_consumer_handler() {
     let redis = RedisServer::start();
     let server = rust_server(&redis).await;
-    let mut peer = Reaped(python(&["listen", &redis.url(), "room"]));
-    let mut lines = BufReader::new(peer.0.stdout.take().unwrap()).lines();
-    let ready = tokio::task::spawn_blocking(move || {
-        let first = lines.next();
-        (first, lines)
-    });
-    let (first, mut lines) = tokio::time::timeout(Duration::from_secs(30), ready)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(first.unwrap().unwrap(), "ready");
+    let (mut django, names) = Peer::listen("pubsub", &[redis.url()], "room", 1, 1).await;
 
     // A Rust client says something in the room: the Django consumer's
     // `rpc_notification` handler receives the layer message.
@@ -132,22 +96,74 @@ async fn rust_group_send_reaches_a_django_consumer_handler() {
     )
     .await;
     assert_eq!(said["result"], true, "{said}");
-    let line = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::task::spawn_blocking(move || lines.next()),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .expect("the consumer printed its event")
-    .unwrap();
-    let event: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(
-        event,
-        json!({"type": "rpc.notification", "method": "chat.message", "params": {"room": "room", "text": "from rust"}})
+        django.json().await,
+        json!({"channel": names[0], "event": {"type": "rpc.notification", "method": "chat.message", "params": {"room": "room", "text": "from rust"}}})
     );
-    assert!(peer.0.wait().unwrap().success());
+    django.finish().await;
     // The Rust client was not in the room: nothing came back to it.
     assert_eq!(next_json_within(&mut socket, Duration::from_millis(200)).await, None);
     server.shutdown().await.unwrap();
+}
+
+/// Both directions through the pub/sub layer sharded over `n` hosts.
+async fn pubsub_sharded(n: usize, group_host: usize) {
+    let servers = RedisServer::start_many(n);
+    let hosts = urls(&servers);
+    let layer = RedisLayer::pubsub(hosts.clone()).build().unwrap();
+    let mut inbox = layer.new_channel().await.unwrap();
+    layer.group_add("ops", &inbox.name).await.unwrap();
+    // _consistent_hash("asgi__group__ops", n) in channels_redis 4.3, computed on this machine.
+    for (i, server) in servers.iter().enumerate() {
+        let expected = i64::from(i == group_host);
+        assert_eq!(server.subscribers("asgi__group__ops"), expected, "host {i}");
+    }
+    let (mut django, names) = Peer::listen("pubsub", &hosts, "ops", 4, 8).await;
+    let message = json!({"type": "rpc.notification", "method": "m", "params": []});
+    peer::group_send("pubsub", &hosts, "ops", &message).await;
+    let got = tokio::time::timeout(Duration::from_secs(10), inbox.messages.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.message(), &message);
+    let sent = peer::send("pubsub", &hosts, &[&inbox.name], &message, None).await;
+    assert_eq!(sent, ["sent"]);
+    let got = tokio::time::timeout(Duration::from_secs(10), inbox.messages.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.message(), &message);
+    // The Python group_send reached the Python consumers too (4 events); then Rust sends.
+    for name in &names {
+        layer.send(name, message.clone()).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        let line = django.json().await;
+        assert_eq!(line["event"], message);
+        seen.push(line["channel"].as_str().unwrap().to_owned());
+    }
+    seen.sort();
+    let mut twice: Vec<String> = names.iter().chain(names.iter()).cloned().collect();
+    twice.sort();
+    assert_eq!(seen, twice, "each consumer got the group message and its own");
+    django.finish().await;
+}
+
+#[cfg_attr(
+    not(has_channels_redis),
+    ignore = "needs redis-server and python3 with channels_redis (pip install channels_redis==4.3.0), which .ci/run installs"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_sharded_over_two_hosts() {
+    pubsub_sharded(2, 1).await;
+}
+
+#[cfg_attr(
+    not(has_channels_redis),
+    ignore = "needs redis-server and python3 with channels_redis (pip install channels_redis==4.3.0), which .ci/run installs"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_sharded_over_three_hosts() {
+    pubsub_sharded(3, 1).await;
 }

@@ -191,3 +191,60 @@ async fn a_layer_built_while_redis_is_down_serves_calls() {
     assert!(layer.group_send("x", json!({"type": "t"})).await.is_err());
     server.shutdown().await.unwrap();
 }
+
+/// The core layer over a Redis that restarts, keeping its data or not.
+async fn core_survives_a_restart(mut redis: RedisServer) {
+    let layer = |redis: &RedisServer| {
+        RedisLayer::core(redis.url())
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap()
+    };
+    let a = layer(&redis);
+    let b = layer(&redis);
+    let mut listener = a.new_channel().await.unwrap();
+    a.group_add("ops", &listener.name).await.unwrap();
+
+    redis.kill();
+    let started = Instant::now();
+    let sent = b.group_send("ops", json!({"type": "t", "text": "lost"})).await;
+    assert!(matches!(sent, Err(LayerError::Unavailable(_))), "{sent:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    redis.restart();
+    // At most once: keep sending until the member, joined again, hears one.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "delivery did not resume after Redis restarted"
+        );
+        let _ = b.group_send("ops", json!({"type": "t", "text": "back"})).await;
+        if let Ok(Some(got)) = tokio::time::timeout(Duration::from_millis(300), listener.messages.recv()).await {
+            assert_eq!(got.message(), &json!({"type": "t", "text": "back"}));
+            break;
+        }
+    }
+}
+
+#[cfg_attr(
+    not(has_redis),
+    ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn core_layer_survives_a_restart_without_persistence() {
+    core_survives_a_restart(RedisServer::start()).await;
+}
+
+#[cfg_attr(
+    not(has_redis),
+    ignore = "needs redis-server (apt-get install redis-server), which .ci/run installs"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn core_layer_survives_a_restart_with_persistence() {
+    core_survives_a_restart(RedisServer::start_persistent()).await;
+}

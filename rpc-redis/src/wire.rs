@@ -1,4 +1,4 @@
-//! channels_redis' pub/sub wire format: names and msgpack bodies.
+//! channels_redis' msgpack bodies, and the pub/sub layer's group names.
 
 use rpc_core::LayerError;
 use serde_json::Value;

@@ -1,9 +1,11 @@
-//! The root package's test helpers, and a real redis-server.
+//! The root package's test helpers, a real redis-server, and the Django
+//! Channels peer.
 #![allow(dead_code)]
 
 #[path = "../../../tests/common/mod.rs"]
 mod shared;
 
+pub mod peer;
 pub mod redis;
 
 pub use shared::*;

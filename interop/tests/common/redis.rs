@@ -3,6 +3,7 @@
 //! build script found the binary, so failing to start it is a failure.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,13 +11,35 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    /// Where it keeps its append-only file, when it persists.
+    persist_in: Option<PathBuf>,
 }
 
 impl RedisServer {
-    /// Starts one on a free port.
+    /// Starts one on a free port, keeping nothing on disk.
     pub fn start() -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server = RedisServer { child: None, port };
+        Self::start_with(None)
+    }
+
+    /// Starts one that writes every command to an append-only file
+    /// (`appendfsync always`), so a restart, even after SIGKILL, keeps its data.
+    pub fn start_persistent() -> RedisServer {
+        let dir = std::env::temp_dir().join(format!("channels-rpc-redis-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_with(Some(dir))
+    }
+
+    /// Starts `n` of them, for sharding.
+    pub fn start_many(n: usize) -> Vec<RedisServer> {
+        (0..n).map(|_| Self::start()).collect()
+    }
+
+    fn start_with(persist_in: Option<PathBuf>) -> RedisServer {
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            persist_in,
+        };
         if let Err(e) = server.spawn() {
             panic!("redis-server could not start: {e}");
         }
@@ -24,12 +47,17 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+            .args(["--save", "", "--protected-mode", "yes"]);
+        match &self.persist_in {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+                .arg(dir),
+            None => command.args(["--appendonly", "no"]),
+        };
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -107,8 +135,51 @@ impl RedisServer {
     }
 }
 
+impl RedisServer {
+    /// Runs a command through the redis crate's own client; its typed answer.
+    pub fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> T {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .expect("redis is up");
+        command.query(&mut connection).expect("the command succeeds")
+    }
+
+    /// The members of a sorted set, lowest score first.
+    pub fn zmembers(&self, key: &str) -> Vec<String> {
+        self.query(redis::cmd("ZRANGE").arg(key).arg(0).arg(-1))
+    }
+
+    /// How many members a sorted set has.
+    pub fn zcard(&self, key: &str) -> usize {
+        self.query(redis::cmd("ZCARD").arg(key))
+    }
+
+    /// Whether `key` exists on this server.
+    pub fn exists(&self, key: &str) -> bool {
+        self.query::<i64>(redis::cmd("EXISTS").arg(key)) == 1
+    }
+
+    /// The keys matching `pattern`.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        self.query(redis::cmd("KEYS").arg(pattern))
+    }
+}
+
+/// The URLs of several servers, in order.
+pub fn urls(servers: &[RedisServer]) -> Vec<String> {
+    servers.iter().map(RedisServer::url).collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = &self.persist_in {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -44,6 +44,10 @@ pub enum LayerError {
     /// The connection has no channel (one HTTP request cannot receive).
     #[error("this connection has no channel to add to a group")]
     NoChannel,
+    /// The channel holds its capacity of messages already (Channels'
+    /// `ChannelFull`); this message was not sent.
+    #[error("channel {0:?} is full")]
+    ChannelFull(String),
     /// The layer's backend is unreachable; the operation was not done.
     #[error("channel layer unavailable: {0}")]
     Unavailable(String),

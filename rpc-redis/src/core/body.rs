@@ -1,0 +1,98 @@
+//! The bytes channels_redis' core layer stores: 12 random bytes, then the
+//! msgpack message, whose reserved `__asgi_channel__` names the local
+//! channel(s) it is for.
+
+use rpc_core::LayerError;
+use serde_json::{Map, Value};
+
+use crate::wire;
+
+/// The reserved field routing a message to process-local channels: a string
+/// on `send`, a list on `group_send`.
+pub(crate) const ASGI_CHANNEL: &str = "__asgi_channel__";
+
+/// channels_redis' `random_prefix_length`: the random bytes that keep equal
+/// messages distinct members of one sorted set.
+pub(crate) const RANDOM_PREFIX_LENGTH: usize = 12;
+
+/// The object of a layer message, refusing one that carries the reserved field.
+pub(crate) fn into_object(message: Value) -> Result<Map<String, Value>, LayerError> {
+    match message {
+        Value::Object(map) if !map.contains_key(ASGI_CHANNEL) => Ok(map),
+        _ => Err(LayerError::InvalidMessage),
+    }
+}
+
+/// A stored message: random prefix, then msgpack.
+pub(crate) fn encode(message: &Map<String, Value>) -> Result<Vec<u8>, LayerError> {
+    let packed = rmp_serde::to_vec(message).map_err(|_| LayerError::InvalidMessage)?;
+    let mut body = Vec::with_capacity(RANDOM_PREFIX_LENGTH + packed.len());
+    body.extend_from_slice(&rand::random::<[u8; RANDOM_PREFIX_LENGTH]>());
+    body.extend_from_slice(&packed);
+    Ok(body)
+}
+
+/// A received message and the local channels it is for; `None` when the
+/// bytes are not a channels_redis message for process-local channels.
+pub(crate) fn decode(body: &[u8]) -> Option<(Vec<String>, Value)> {
+    let mut message = wire::decode(body.get(RANDOM_PREFIX_LENGTH..)?)?;
+    let channels = match message.as_object_mut()?.remove(ASGI_CHANNEL)? {
+        Value::String(channel) => vec![channel],
+        Value::Array(channels) => channels
+            .into_iter()
+            .map(|c| match c {
+                Value::String(c) => Some(c),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()?,
+        _ => return None,
+    };
+    Some((channels, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trip_and_layout() {
+        let mut message = into_object(json!({"type": "x"})).unwrap();
+        message.insert(ASGI_CHANNEL.to_owned(), json!(["a!1", "a!2"]));
+        let one = encode(&message).unwrap();
+        let two = encode(&message).unwrap();
+        // Python's msgpack.packb({"__asgi_channel__": ["a!1", "a!2"], "type": "x"})
+        // (serde_json's map writes its keys sorted; msgpack readers take any order).
+        assert_eq!(
+            &one[RANDOM_PREFIX_LENGTH..],
+            b"\x82\xb0__asgi_channel__\x92\xa3a!1\xa3a!2\xa4type\xa1x"
+        );
+        assert_ne!(
+            one[..RANDOM_PREFIX_LENGTH],
+            two[..RANDOM_PREFIX_LENGTH],
+            "random prefixes differ"
+        );
+        assert_eq!(
+            decode(&one),
+            Some((vec!["a!1".to_owned(), "a!2".to_owned()], json!({"type": "x"})))
+        );
+    }
+
+    #[test]
+    fn foreign_bytes_are_refused() {
+        assert_eq!(
+            into_object(json!({"type": "x", "__asgi_channel__": "c"})),
+            Err(LayerError::InvalidMessage)
+        );
+        assert_eq!(decode(b"short"), None);
+        let mut no_channel = vec![0; RANDOM_PREFIX_LENGTH];
+        no_channel.extend_from_slice(b"\x81\xa4type\xa1x");
+        assert_eq!(decode(&no_channel), None);
+        let mut bad_channel = vec![0; RANDOM_PREFIX_LENGTH];
+        bad_channel.extend_from_slice(b"\x82\xa4type\xa1x\xb0__asgi_channel__\x91\x01");
+        assert_eq!(decode(&bad_channel), None);
+        let mut garbage = vec![0; RANDOM_PREFIX_LENGTH];
+        garbage.extend_from_slice(b"\xc1\xc1");
+        assert_eq!(decode(&garbage), None);
+    }
+}
