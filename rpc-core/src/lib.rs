@@ -18,6 +18,8 @@
 //! | [`handler`] | running a method (sync, async, blocking), catching panics |
 //! | `response` | writing the response envelope into one buffer |
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
+//! | [`discover`] | `rpc.discover`: the OpenRPC document of a consumer ([`Discovery`]) |
+//! | [`schema`] | JSON Schemas of parameter and result types (`schemars` feature) |
 //! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
 //! | [`outbound`] | [`ConnectionHandle`]: server push to one connection |
 //! | [`queue`] | the bounded per-connection queues behind push and layers |
@@ -28,6 +30,7 @@ pub mod app;
 pub mod connection;
 pub mod consumer;
 pub mod context;
+pub mod discover;
 pub mod dispatch;
 pub mod error;
 pub mod handler;
@@ -42,12 +45,14 @@ pub mod params;
 pub mod queue;
 pub mod registry;
 mod response;
+pub mod schema;
 pub mod scope;
 
 pub use app::App;
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerHooks, Reject};
 pub use context::{AnyConsumer, ConsumerId, Inject, RpcContext};
+pub use discover::Discovery;
 pub use dispatch::{Answer, Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
@@ -66,7 +71,8 @@ pub mod __private {
     pub use crate::context::{ConsumerId, Inject, RpcContext};
     pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, MethodFuture, ViaResult, ViaSerialize};
     pub use crate::registry::MethodSources;
-    pub use crate::registry::{EntryParts, MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
+    pub use crate::registry::{EntryParts, MethodEntry, MethodKind, ParamSchema, CHANNELS_RPC_METHODS};
+    pub use crate::schema::{any_schema, unit_schema, SchemaFn, SchemaGen, SchemaProbe, ViaJsonSchema, ViaNoSchema, ViaResultSchema};
     pub use crate::response::Encoded;
     pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};
     pub use core;

@@ -110,8 +110,9 @@ pub async fn async_boom() -> u32 {
     panic!("another secret")
 }
 
-/// A structured parameter and result.
-#[derive(Debug, Serialize, Deserialize)]
+/// A structured parameter and result; its JSON Schema is in `rpc.discover`.
+#[derive(Debug, Serialize, Deserialize, channels_rpc::schemars::JsonSchema)]
+#[schemars(crate = "channels_rpc::schemars")]
 pub struct Point {
     /// Horizontal.
     pub x: f64,
