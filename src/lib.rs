@@ -56,6 +56,9 @@ pub use rpc_core::{Limits, Reply, StatusMapping};
 
 // Server push and channel layers.
 pub use rpc_core::{ChannelLayer, ConnectionHandle, InProcessLayer, LayerError, PushError};
+
+// Calls from the server to a WebSocket client.
+pub use rpc_core::{CallLimits, ClientCallError};
 #[cfg(feature = "redis")]
 pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 

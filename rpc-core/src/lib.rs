@@ -22,11 +22,13 @@
 //! | [`schema`] | JSON Schemas of parameter and result types (`schemars` feature) |
 //! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
 //! | [`outbound`] | [`ConnectionHandle`]: server push to one connection |
+//! | [`client_calls`] | calls from the server to a connection's client, answered by id |
 //! | [`queue`] | the bounded per-connection queues behind push and layers |
 //! | [`layer`] | [`ChannelLayer`]: groups across connections and processes |
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod client_calls;
 pub mod connection;
 pub mod consumer;
 pub mod context;
@@ -49,6 +51,7 @@ pub mod schema;
 pub mod scope;
 
 pub use app::App;
+pub use client_calls::{CallLimits, ClientCallError, Delivery, PendingCalls};
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerHooks, Reject};
 pub use context::{AnyConsumer, ConsumerId, Inject, RpcContext};
