@@ -48,7 +48,11 @@ async fn send(socket: &mut Socket, value: Value) {
 
 /// Calls `ask_client(method, params)` with id `id`; returns the server's request that follows.
 async fn ask(socket: &mut Socket, id: &str, params: Value) -> Value {
-    send(socket, json!({"jsonrpc": "2.0", "method": "ask_client", "params": params, "id": id})).await;
+    send(
+        socket,
+        json!({"jsonrpc": "2.0", "method": "ask_client", "params": params, "id": id}),
+    )
+    .await;
     let request = next_json(socket).await;
     assert_eq!(request["jsonrpc"], "2.0", "{request}");
     assert!(request["id"].is_u64(), "the server chose a numeric id: {request}");
@@ -63,21 +67,41 @@ async fn ask_client_returns_the_clients_result_by_position_and_by_name() {
     let request = ask(&mut socket, "a", json!(["confirm", ["sure?"]])).await;
     assert_eq!(request["method"], "confirm");
     assert_eq!(request["params"], json!(["sure?"]));
-    send(&mut socket, json!({"jsonrpc": "2.0", "result": {"yes": true}, "id": request["id"]})).await;
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": {"yes": true}, "id": "a"}));
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "result": {"yes": true}, "id": request["id"]}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": {"yes": true}, "id": "a"})
+    );
 
     let request = ask(&mut socket, "b", json!({"method": "pick", "params": {"from": [1, 2]}})).await;
     assert_eq!(request["method"], "pick");
     assert_eq!(request["params"], json!({"from": [1, 2]}));
     send(&mut socket, json!({"jsonrpc": "2.0", "result": 2, "id": request["id"]})).await;
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": 2, "id": "b"}));
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": 2, "id": "b"})
+    );
 
     // `params` omitted: an empty array.
     let request = ask(&mut socket, "c", json!({"method": "now"})).await;
     assert_eq!(request["params"], json!([]));
-    send(&mut socket, json!({"jsonrpc": "2.0", "result": null, "id": request["id"]})).await;
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": null, "id": "c"}));
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"pending_calls","id":0}"#).await["result"], 0);
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "result": null, "id": request["id"]}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": null, "id": "c"})
+    );
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"pending_calls","id":0}"#).await["result"],
+        0
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -90,10 +114,23 @@ async fn the_clients_own_requests_are_answered_while_a_server_call_waits() {
     // the server chose: requests and responses are told apart by `method`.
     let own = json!({"jsonrpc": "2.0", "method": "add", "params": [2, 3], "id": request["id"]});
     send(&mut socket, own).await;
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": 5, "id": request["id"]}));
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"pending_calls","id":0}"#).await["result"], 1);
-    send(&mut socket, json!({"jsonrpc": "2.0", "result": "ok", "id": request["id"]})).await;
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": "ok", "id": "outer"}));
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": 5, "id": request["id"]})
+    );
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"pending_calls","id":0}"#).await["result"],
+        1
+    );
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "result": "ok", "id": request["id"]}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": "ok", "id": "outer"})
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -103,8 +140,15 @@ async fn the_clients_error_is_the_answer() {
     let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
     let request = ask(&mut socket, "e", json!(["confirm", ["sure?"]])).await;
     let error = json!({"code": 4001, "message": "user said no", "data": {"why": "busy"}});
-    send(&mut socket, json!({"jsonrpc": "2.0", "error": error, "id": request["id"]})).await;
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "error": error, "id": "e"}));
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "error": error, "id": request["id"]}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "error": error, "id": "e"})
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -123,7 +167,10 @@ async fn no_answer_times_out_and_late_repeated_or_unknown_answers_are_ignored() 
     assert_eq!(reply["id"], "t");
     assert_eq!(reply["error"]["code"], -32000, "{reply}");
     assert!(
-        reply["error"]["message"].as_str().unwrap().contains("did not answer within"),
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within"),
         "{reply}"
     );
     // Late, unknown and malformed-id answers: nothing comes back, nothing is kept.
@@ -139,10 +186,20 @@ async fn no_answer_times_out_and_late_repeated_or_unknown_answers_are_ignored() 
     // Answered twice: the first answer counts, the second is ignored.
     let request = ask(&mut socket, "twice", json!(["confirm", []])).await;
     for result in [1, 2] {
-        send(&mut socket, json!({"jsonrpc": "2.0", "result": result, "id": request["id"]})).await;
+        send(
+            &mut socket,
+            json!({"jsonrpc": "2.0", "result": result, "id": request["id"]}),
+        )
+        .await;
     }
-    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": 1, "id": "twice"}));
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"pending_calls","id":0}"#).await["result"], 0);
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": 1, "id": "twice"})
+    );
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"pending_calls","id":0}"#).await["result"],
+        0
+    );
 
     // A message that is neither a request nor a response still gets -32600.
     let reply = call(&mut socket, r#"{"jsonrpc":"2.0","id":5}"#).await;
@@ -157,7 +214,11 @@ async fn calls_past_the_bound_fail_at_once() {
     let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
     let first = ask(&mut socket, "1", json!(["confirm", [1]])).await;
     let second = ask(&mut socket, "2", json!(["confirm", [2]])).await;
-    send(&mut socket, json!({"jsonrpc": "2.0", "method": "ask_client", "params": ["confirm", [3]], "id": "3"})).await;
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "method": "ask_client", "params": ["confirm", [3]], "id": "3"}),
+    )
+    .await;
     let refused = next_json(&mut socket).await;
     assert_eq!(refused["id"], "3", "{refused}");
     assert!(
@@ -165,8 +226,15 @@ async fn calls_past_the_bound_fail_at_once() {
         "{refused}"
     );
     for (request, id) in [(&first, "1"), (&second, "2")] {
-        send(&mut socket, json!({"jsonrpc": "2.0", "result": id, "id": request["id"]})).await;
-        assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": id, "id": id}));
+        send(
+            &mut socket,
+            json!({"jsonrpc": "2.0", "result": id, "id": request["id"]}),
+        )
+        .await;
+        assert_eq!(
+            next_json(&mut socket).await,
+            json!({"jsonrpc": "2.0", "result": id, "id": id})
+        );
     }
     server.shutdown().await.unwrap();
 }
@@ -175,7 +243,10 @@ async fn calls_past_the_bound_fail_at_once() {
 async fn a_handle_calls_its_client_and_fails_at_once_when_the_connection_ends() {
     let server = start(ServerConfig::default()).await;
     let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
-    assert_eq!(call(&mut socket, r#"{"jsonrpc":"2.0","method":"keep_handle","id":0}"#).await["result"], true);
+    assert_eq!(
+        call(&mut socket, r#"{"jsonrpc":"2.0","method":"keep_handle","id":0}"#).await["result"],
+        true
+    );
     let handle = KEPT.lock().unwrap().take().expect("kept");
 
     let waiting = tokio::spawn({
@@ -184,7 +255,11 @@ async fn a_handle_calls_its_client_and_fails_at_once_when_the_connection_ends() 
     });
     let request = next_json(&mut socket).await;
     assert_eq!(request["method"], "name");
-    send(&mut socket, json!({"jsonrpc": "2.0", "result": "tungstenite", "id": request["id"]})).await;
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "result": "tungstenite", "id": request["id"]}),
+    )
+    .await;
     assert_eq!(waiting.await.unwrap(), Ok("tungstenite".to_owned()));
 
     // A result of the wrong type is an error, not a panic.
@@ -193,7 +268,11 @@ async fn a_handle_calls_its_client_and_fails_at_once_when_the_connection_ends() 
         async move { handle.call_client::<u8, _>("count", &[0]).await }
     });
     let request = next_json(&mut socket).await;
-    send(&mut socket, json!({"jsonrpc": "2.0", "result": "many", "id": request["id"]})).await;
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "result": "many", "id": request["id"]}),
+    )
+    .await;
     assert!(matches!(waiting.await.unwrap(), Err(ClientCallError::InvalidResult(_))));
 
     // The client leaves while a call waits (default timeout: 30 s).
@@ -207,7 +286,10 @@ async fn a_handle_calls_its_client_and_fails_at_once_when_the_connection_ends() 
     assert_eq!(waiting.await.unwrap(), Err(ClientCallError::Closed));
     assert!(started.elapsed() < Duration::from_secs(5), "failed at once");
     assert_eq!(handle.pending_client_calls(), 0);
-    assert_eq!(handle.call_client::<String, _>("name", &[0]).await, Err(ClientCallError::Closed));
+    assert_eq!(
+        handle.call_client::<String, _>("name", &[0]).await,
+        Err(ClientCallError::Closed)
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -236,7 +318,10 @@ async fn a_python_websockets_client_answers_the_servers_call() {
     let server = start(ServerConfig::default()).await;
     let url = format!("ws://{}/ws/", server.local_addr());
     let out = tokio::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/answer_server_calls.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/answer_server_calls.py"
+        ))
         .arg(&url)
         .output()
         .await

@@ -40,8 +40,14 @@ fn left(who: String) {
 
 async fn start() -> ServerHandle {
     Server::bind("127.0.0.1:0")
-        .http("/rpc/", Everyone::app().discovery(Discovery::new().title("Spec").version("1.2.3")))
-        .websocket("/ws/", Everyone::app().discovery(Discovery::new().title("Spec").version("1.2.3")))
+        .http(
+            "/rpc/",
+            Everyone::app().discovery(Discovery::new().title("Spec").version("1.2.3")),
+        )
+        .websocket(
+            "/ws/",
+            Everyone::app().discovery(Discovery::new().title("Spec").version("1.2.3")),
+        )
         .http("/silent/", Silent::app().discovery(Discovery::disabled()))
         .listen()
         .await
@@ -53,7 +59,10 @@ async fn discover_http(server: &ServerHandle) -> Value {
     let client = HttpClientBuilder::default()
         .build(format!("http://{}/rpc/", server.local_addr()))
         .unwrap();
-    client.request("rpc.discover", rpc_params![]).await.expect("rpc.discover answers")
+    client
+        .request("rpc.discover", rpc_params![])
+        .await
+        .expect("rpc.discover answers")
 }
 
 async fn discover_ws(server: &ServerHandle) -> Value {
@@ -89,7 +98,10 @@ async fn the_document_describes_each_method_from_its_signature_and_doc_comment()
     assert_eq!(document["info"], json!({"title": "Spec", "version": "1.2.3"}));
 
     let subtract = method(&document, "subtract");
-    assert_eq!(subtract["summary"], "The specification's `subtract`, by position or by name.");
+    assert_eq!(
+        subtract["summary"],
+        "The specification's `subtract`, by position or by name."
+    );
     assert_eq!(subtract["paramStructure"], "either");
     assert_eq!(
         subtract["params"],
@@ -98,7 +110,10 @@ async fn the_document_describes_each_method_from_its_signature_and_doc_comment()
             {"name": "subtrahend", "required": true, "schema": {"type": "integer", "format": "int64"}},
         ])
     );
-    assert_eq!(subtract["result"], json!({"name": "result", "schema": {"type": "integer", "format": "int64"}}));
+    assert_eq!(
+        subtract["result"],
+        json!({"name": "result", "schema": {"type": "integer", "format": "int64"}})
+    );
 
     // An `Option` parameter may be omitted.
     let greet = method(&document, "greet");
@@ -111,8 +126,14 @@ async fn the_document_describes_each_method_from_its_signature_and_doc_comment()
 
     // A `JsonSchema` type is a component, referred to by `$ref`.
     let mirror = method(&document, "geometry.mirror");
-    assert_eq!(mirror["params"][0]["schema"], json!({"$ref": "#/components/schemas/Point"}));
-    assert_eq!(mirror["result"]["schema"], json!({"$ref": "#/components/schemas/Point"}));
+    assert_eq!(
+        mirror["params"][0]["schema"],
+        json!({"$ref": "#/components/schemas/Point"})
+    );
+    assert_eq!(
+        mirror["result"]["schema"],
+        json!({"$ref": "#/components/schemas/Point"})
+    );
     let point = &document["components"]["schemas"]["Point"];
     assert_eq!(point["type"], "object");
     assert_eq!(point["required"], json!(["x", "y"]));
@@ -129,7 +150,10 @@ async fn the_document_describes_each_method_from_its_signature_and_doc_comment()
 
     // A type without `JsonSchema` is described by `{}`, which every value satisfies.
     let opaque = method(&document, "opaque");
-    assert_eq!(opaque["params"], json!([{"name": "thing", "required": true, "schema": {}}]));
+    assert_eq!(
+        opaque["params"],
+        json!([{"name": "thing", "required": true, "schema": {}}])
+    );
     assert_eq!(opaque["result"]["schema"], json!({}));
     assert_eq!(method(&document, "get_data")["result"]["schema"]["type"], "array");
 
@@ -149,11 +173,21 @@ async fn each_transport_lists_what_it_serves() {
     let server = start().await;
     let over_http = discover_http(&server).await;
     let over_ws = discover_ws(&server).await;
-    assert!(!names(&over_http).contains(&"ws.only"), "ws.only is not served over HTTP");
+    assert!(
+        !names(&over_http).contains(&"ws.only"),
+        "ws.only is not served over HTTP"
+    );
     assert!(names(&over_ws).contains(&"ws.only"));
     let app = Everyone::app();
-    assert_eq!(names(&over_ws).len(), app.methods().len(), "every entry is served over WebSocket");
-    assert_eq!(over_ws["methods"], Everyone::app().openrpc_document(Transport::WebSocket)["methods"]);
+    assert_eq!(
+        names(&over_ws).len(),
+        app.methods().len(),
+        "every entry is served over WebSocket"
+    );
+    assert_eq!(
+        over_ws["methods"],
+        Everyone::app().openrpc_document(Transport::WebSocket)["methods"]
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -161,14 +195,23 @@ async fn each_transport_lists_what_it_serves() {
 async fn rpc_discover_takes_no_params_answers_no_notification_and_can_be_turned_off() {
     let server = start().await;
     let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
-    let reply = call(&mut socket, r#"{"jsonrpc":"2.0","method":"rpc.discover","params":[1],"id":1}"#).await;
+    let reply = call(
+        &mut socket,
+        r#"{"jsonrpc":"2.0","method":"rpc.discover","params":[1],"id":1}"#,
+    )
+    .await;
     assert_eq!(reply["error"]["code"], -32602, "{reply}");
     assert_eq!(reply["error"]["message"], "Invalid params");
-    let reply = call(&mut socket, r#"{"jsonrpc":"2.0","method":"rpc.discover","params":{"a":1},"id":2}"#).await;
+    let reply = call(
+        &mut socket,
+        r#"{"jsonrpc":"2.0","method":"rpc.discover","params":{"a":1},"id":2}"#,
+    )
+    .await;
     assert_eq!(reply["error"]["code"], -32602, "{reply}");
     // Empty params are no params; a notification gets nothing, so the next
     // reply is the call after it.
-    let batch = r#"[{"jsonrpc":"2.0","method":"rpc.discover"},{"jsonrpc":"2.0","method":"rpc.discover","params":{ },"id":3}]"#;
+    let batch =
+        r#"[{"jsonrpc":"2.0","method":"rpc.discover"},{"jsonrpc":"2.0","method":"rpc.discover","params":{ },"id":3}]"#;
     let reply = call(&mut socket, batch).await;
     assert_eq!(reply.as_array().map(Vec::len), Some(1), "{reply}");
     assert_eq!(reply[0]["id"], 3);
@@ -181,7 +224,10 @@ async fn rpc_discover_takes_no_params_answers_no_notification_and_can_be_turned_
         .request::<Value, _>("rpc.discover", rpc_params![])
         .await
         .expect_err("turned off");
-    assert!(error.to_string().contains("-32601") || error.to_string().contains("Method not found"), "{error}");
+    assert!(
+        error.to_string().contains("-32601") || error.to_string().contains("Method not found"),
+        "{error}"
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -194,7 +240,10 @@ async fn rpc_discover_takes_no_params_answers_no_notification_and_can_be_turned_
 #[tokio::test]
 async fn the_openrpc_tools_accept_the_document() {
     let server = start().await;
-    for (transport, document) in [("http", discover_http(&server).await), ("ws", discover_ws(&server).await)] {
+    for (transport, document) in [
+        ("http", discover_http(&server).await),
+        ("ws", discover_ws(&server).await),
+    ] {
         let path = std::env::temp_dir().join(format!("channels-rpc-openrpc-{}-{transport}.json", std::process::id()));
         std::fs::write(&path, serde_json::to_vec(&document).unwrap()).unwrap();
         let out = Command::new("node")

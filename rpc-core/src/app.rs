@@ -8,9 +8,9 @@ use crate::consumer::Consumer;
 use crate::context::ConsumerId;
 use crate::discover::Discovery;
 use crate::dispatch::{Answer, Dispatcher, Reply};
-use crate::scope::Transport;
 use crate::limits::Limits;
 use crate::registry::{MethodEntry, MethodTable, RegistryError};
+use crate::scope::Transport;
 
 /// A consumer type ready to serve: its method table, built once from every
 /// linked method, and its limits. Cheap to clone.

@@ -288,15 +288,30 @@ mod tests {
         let (sent_tx, mut sent_rx) = tokio::sync::mpsc::unbounded_channel();
         let task = {
             let calls = calls.clone();
-            tokio::spawn(async move { call::<i64>(&calls, "add", &[1, 2], |text| Ok(sent_tx.send(text).unwrap())).await })
+            tokio::spawn(async move {
+                call::<i64>(&calls, "add", &[1, 2], |text| {
+                    sent_tx.send(text).unwrap();
+                    Ok(())
+                })
+                .await
+            })
         };
         let request = sent_rx.recv().await.unwrap();
         assert_eq!(request, r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#);
         assert_eq!(calls.waiting(), 1);
-        assert_eq!(calls.deliver(r#"{"jsonrpc":"2.0","result":3,"id":1}"#), Delivery::Delivered);
+        assert_eq!(
+            calls.deliver(r#"{"jsonrpc":"2.0","result":3,"id":1}"#),
+            Delivery::Delivered
+        );
         assert_eq!(task.await.unwrap(), Ok(3));
-        assert_eq!(calls.deliver(r#"{"jsonrpc":"2.0","result":3,"id":1}"#), Delivery::Unmatched);
-        assert_eq!(calls.deliver(r#"{"jsonrpc":"2.0","result":3,"id":"x"}"#), Delivery::Unmatched);
+        assert_eq!(
+            calls.deliver(r#"{"jsonrpc":"2.0","result":3,"id":1}"#),
+            Delivery::Unmatched
+        );
+        assert_eq!(
+            calls.deliver(r#"{"jsonrpc":"2.0","result":3,"id":"x"}"#),
+            Delivery::Unmatched
+        );
         assert_eq!(calls.waiting(), 0);
     }
 
@@ -317,9 +332,7 @@ mod tests {
     #[tokio::test]
     async fn the_clients_error_is_an_rpc_error_and_null_result_is_a_result() {
         let calls = PendingCalls::new(CallLimits::default());
-        let ask = |calls: Arc<PendingCalls>| async move {
-            call::<Option<u8>>(&calls, "m", &[0], |_| Ok(())).await
-        };
+        let ask = |calls: Arc<PendingCalls>| async move { call::<Option<u8>>(&calls, "m", &[0], |_| Ok(())).await };
         let task = tokio::spawn(ask(calls.clone()));
         tokio::task::yield_now().await;
         while calls.waiting() == 0 {
@@ -327,7 +340,10 @@ mod tests {
         }
         calls.deliver(r#"{"jsonrpc":"2.0","error":{"code":7,"message":"no","data":[1]},"id":1}"#);
         let error = task.await.unwrap().unwrap_err();
-        assert_eq!(error, ClientCallError::Client(RpcError::new(7, "no").with_data(serde_json::json!([1]))));
+        assert_eq!(
+            error,
+            ClientCallError::Client(RpcError::new(7, "no").with_data(serde_json::json!([1])))
+        );
         assert_eq!(RpcError::from(error).code(), 7);
 
         let task = tokio::spawn(ask(calls.clone()));
@@ -335,7 +351,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         // A JSON-RPC 1.0 answer: `error` null, `result` null.
-        assert_eq!(calls.deliver(r#"{"result":null,"error":null,"id":2}"#), Delivery::Delivered);
+        assert_eq!(
+            calls.deliver(r#"{"result":null,"error":null,"id":2}"#),
+            Delivery::Delivered
+        );
         assert_eq!(task.await.unwrap(), Ok(None));
     }
 
@@ -346,13 +365,17 @@ mod tests {
         assert_eq!(error, ClientCallError::Timeout(Duration::from_millis(50)));
         assert_eq!(calls.waiting(), 0);
         // The late answer is ignored.
-        assert_eq!(calls.deliver(r#"{"jsonrpc":"2.0","result":1,"id":1}"#), Delivery::Unmatched);
+        assert_eq!(
+            calls.deliver(r#"{"jsonrpc":"2.0","result":1,"id":1}"#),
+            Delivery::Unmatched
+        );
     }
 
     #[tokio::test]
     async fn calls_past_the_bound_fail_at_once_and_closing_fails_the_waiting_ones() {
         let calls = PendingCalls::new(limits(2, 60_000));
-        let spawn = |calls: Arc<PendingCalls>| tokio::spawn(async move { call::<u8>(&calls, "m", &[0], |_| Ok(())).await });
+        let spawn =
+            |calls: Arc<PendingCalls>| tokio::spawn(async move { call::<u8>(&calls, "m", &[0], |_| Ok(())).await });
         let (a, b) = (spawn(calls.clone()), spawn(calls.clone()));
         while calls.waiting() < 2 {
             tokio::task::yield_now().await;
@@ -365,7 +388,10 @@ mod tests {
         assert_eq!(a.await.unwrap(), Err(ClientCallError::Closed));
         assert_eq!(b.await.unwrap(), Err(ClientCallError::Closed));
         assert_eq!(calls.waiting(), 0);
-        assert_eq!(call::<u8>(&calls, "m", &[0], |_| Ok(())).await, Err(ClientCallError::Closed));
+        assert_eq!(
+            call::<u8>(&calls, "m", &[0], |_| Ok(())).await,
+            Err(ClientCallError::Closed)
+        );
     }
 
     #[tokio::test]

@@ -147,7 +147,10 @@ impl Documents {
             .get_or_init(|| table.entries().into_iter().map(describe).collect());
         let mut methods = Vec::new();
         let mut schemas = Map::new();
-        for d in described.iter().filter(|d| d.entry.serves(transport) && visible(d.entry)) {
+        for d in described
+            .iter()
+            .filter(|d| d.entry.serves(transport) && visible(d.entry))
+        {
             methods.push(d.method.clone());
             schemas.extend(d.schemas.iter().map(|(k, v)| (k.clone(), v.clone())));
         }

@@ -75,8 +75,10 @@ pub mod __private {
     pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, MethodFuture, ViaResult, ViaSerialize};
     pub use crate::registry::MethodSources;
     pub use crate::registry::{EntryParts, MethodEntry, MethodKind, ParamSchema, CHANNELS_RPC_METHODS};
-    pub use crate::schema::{any_schema, unit_schema, SchemaFn, SchemaGen, SchemaProbe, ViaJsonSchema, ViaNoSchema, ViaResultSchema};
     pub use crate::response::Encoded;
+    pub use crate::schema::{
+        any_schema, unit_schema, SchemaFn, SchemaGen, SchemaProbe, ViaJsonSchema, ViaNoSchema, ViaResultSchema,
+    };
     pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};
     pub use core;
     pub use linkme::{self, distributed_slice};

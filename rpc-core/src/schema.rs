@@ -146,6 +146,8 @@ pub fn any_schema(_gen: &mut SchemaGen) -> Value {
 }
 
 #[cfg(test)]
+// The probes are borrowed thrice on purpose: that is how the levels are picked.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
@@ -156,7 +158,10 @@ mod tests {
         #[allow(unused_imports)]
         use super::{ViaJsonSchema as _, ViaNoSchema as _, ViaResultSchema as _};
         let mut gen = SchemaGen::new(Direction::Params);
-        assert_eq!((&&&SchemaProbe::<Plain>::new()).__rpc_schema(&mut gen), serde_json::json!({}));
+        assert_eq!(
+            (&&&SchemaProbe::<Plain>::new()).__rpc_schema(&mut gen),
+            serde_json::json!({})
+        );
         assert_eq!(
             (&&&SchemaProbe::<Result<Plain, String>>::new()).__rpc_schema(&mut gen),
             serde_json::json!({})
