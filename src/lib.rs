@@ -46,13 +46,19 @@ pub use rpc_core::{App, ConsumerHooks, MethodSources, Reject};
 pub use rpc_core::{AnyConsumer, Connection, Inject, Params, RpcContext, RpcError, Scope, Transport, Version};
 
 // Introspection of a consumer's table, and why one cannot be built.
-pub use rpc_core::{MethodEntry, MethodKind, RegistryError};
+pub use rpc_core::{Discovery, MethodEntry, MethodKind, RegistryError};
+/// `schemars`, whose `JsonSchema` types get their schema in `rpc.discover`.
+#[cfg(feature = "schemars")]
+pub use schemars;
 
 // Answers, limits and HTTP statuses.
 pub use rpc_core::{Limits, Reply, StatusMapping};
 
 // Server push and channel layers.
 pub use rpc_core::{ChannelLayer, ConnectionHandle, InProcessLayer, LayerError, PushError};
+
+// Calls from the server to a WebSocket client.
+pub use rpc_core::{CallLimits, ClientCallError};
 #[cfg(feature = "redis")]
 pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 

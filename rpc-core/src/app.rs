@@ -6,9 +6,11 @@ use std::sync::Arc;
 use crate::connection::Connection;
 use crate::consumer::Consumer;
 use crate::context::ConsumerId;
+use crate::discover::Discovery;
 use crate::dispatch::{Answer, Dispatcher, Reply};
 use crate::limits::Limits;
 use crate::registry::{MethodEntry, MethodTable, RegistryError};
+use crate::scope::Transport;
 
 /// A consumer type ready to serve: its method table, built once from every
 /// linked method, and its limits. Cheap to clone.
@@ -63,21 +65,41 @@ impl<C: Consumer> App<C> {
     #[allow(clippy::result_large_err)]
     pub fn try_new() -> Result<Self, RegistryError> {
         let table = MethodTable::linked(ConsumerId::of::<C>(), C::METHOD_SOURCES)?;
+        let mut dispatcher = Dispatcher::new(table, Limits::default());
+        dispatcher.set_discovery(Discovery::new().titled_after(std::any::type_name::<C>()));
         Ok(App {
-            dispatcher: Arc::new(Dispatcher::new(table, Limits::default())),
+            dispatcher: Arc::new(dispatcher),
             _consumer: PhantomData,
         })
     }
 
     /// The same app with other limits.
     pub fn limits(self, limits: Limits) -> Self {
+        self.changed(|dispatcher| dispatcher.set_limits(limits))
+    }
+
+    /// The same app with other `rpc.discover` settings (see [`Discovery`];
+    /// an untitled document is titled after the consumer type).
+    pub fn discovery(self, discovery: Discovery) -> Self {
+        let discovery = discovery.titled_after(std::any::type_name::<C>());
+        self.changed(|dispatcher| dispatcher.set_discovery(discovery))
+    }
+
+    /// The OpenRPC document that `rpc.discover` answers on `transport`.
+    pub fn openrpc_document(&self, transport: Transport) -> serde_json::Value {
+        self.dispatcher.openrpc_document(transport)
+    }
+
+    fn changed(self, change: impl FnOnce(&mut Dispatcher)) -> Self {
         let mut dispatcher = Arc::try_unwrap(self.dispatcher).unwrap_or_else(|shared| {
-            Dispatcher::new(
+            let mut copy = Dispatcher::new(
                 MethodTable::linked(ConsumerId::of::<C>(), C::METHOD_SOURCES).expect("built once already"),
                 *shared.limits(),
-            )
+            );
+            copy.set_discovery(shared.discovery().clone());
+            copy
         });
-        dispatcher.set_limits(limits);
+        change(&mut dispatcher);
         App {
             dispatcher: Arc::new(dispatcher),
             _consumer: PhantomData,

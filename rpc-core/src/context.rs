@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use ref_cast::{ref_cast_custom, RefCastCustom};
 use serde_json::value::RawValue;
 
+use crate::client_calls::ClientCallError;
 use crate::connection::Connection;
 use crate::error::RpcError;
 use crate::layer::{ChannelLayer, LayerError};
@@ -166,6 +167,30 @@ impl<C> RpcContext<C> {
     /// Pushes the notification `method(params)` to this connection, now.
     pub fn notify<P: serde::Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<(), PushError> {
         self.handle().ok_or(PushError::Unsupported)?.notify(method, params)
+    }
+
+    /// Calls `method(params)` on this connection's client and waits for its
+    /// result (see [`ConnectionHandle::call_client`]); over HTTP,
+    /// [`ClientCallError::Unsupported`]. `?` turns the error into an
+    /// [`RpcError`]: the client's own error as it sent it.
+    ///
+    /// ```
+    /// use channels_rpc::{rpc_method, RpcContext, RpcError};
+    ///
+    /// /// Asks the caller to confirm before deleting.
+    /// #[rpc_method]
+    /// async fn delete(ctx: &RpcContext, name: String) -> Result<bool, RpcError> {
+    ///     let sure: bool = ctx.call_client("confirm", &[format!("delete {name}?")]).await?;
+    ///     Ok(sure)
+    /// }
+    /// ```
+    pub async fn call_client<T, P>(&self, method: &str, params: &P) -> Result<T, ClientCallError>
+    where
+        T: serde::de::DeserializeOwned,
+        P: serde::Serialize + ?Sized,
+    {
+        let handle = self.handle().ok_or(ClientCallError::Unsupported)?;
+        handle.call_client(method, params).await
     }
 
     /// The handle that pushes to this connection, to keep for later (a

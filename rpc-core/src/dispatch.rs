@@ -8,6 +8,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::connection::Connection;
 use crate::context::Call;
+use crate::discover::{Discovery, Documents, DISCOVER_METHOD};
 use crate::error::RpcError;
 use crate::handler::Invoked;
 use crate::limits::Limits;
@@ -21,12 +22,33 @@ pub use crate::response::{Reply, StatusMapping};
 pub struct Dispatcher {
     table: MethodTable,
     limits: Limits,
+    documents: Documents,
 }
 
 impl Dispatcher {
-    /// A dispatcher over `table`.
+    /// A dispatcher over `table`, answering `rpc.discover`.
     pub fn new(table: MethodTable, limits: Limits) -> Self {
-        Dispatcher { table, limits }
+        Dispatcher {
+            table,
+            limits,
+            documents: Documents::new(Discovery::new()),
+        }
+    }
+
+    /// Replaces the `rpc.discover` settings.
+    pub fn set_discovery(&mut self, discovery: Discovery) {
+        self.documents = Documents::new(discovery);
+    }
+
+    /// The `rpc.discover` settings.
+    pub fn discovery(&self) -> &Discovery {
+        self.documents.settings()
+    }
+
+    /// The OpenRPC document of the methods served on `transport` (what
+    /// `rpc.discover` answers there).
+    pub fn openrpc_document(&self, transport: crate::Transport) -> serde_json::Value {
+        self.documents.document(&self.table, transport, |_| true)
     }
 
     /// The method table.
@@ -138,7 +160,8 @@ impl Dispatcher {
     }
 
     /// The call `entry` asks for, or the answer it gets without one (an
-    /// invalid request, an unknown method; `None` for a notification).
+    /// invalid request, an unknown method, `rpc.discover`; `None` for a
+    /// notification).
     #[allow(clippy::type_complexity)]
     fn prepare<'a>(
         &self,
@@ -151,6 +174,9 @@ impl Dispatcher {
         };
         let notification = request.id.is_none();
         let transport = connection.scope().transport();
+        if request.method == DISCOVER_METHOD && self.documents.settings().is_enabled() {
+            return Err((!notification).then(|| self.discover(connection, request)));
+        }
         let Some(method) = self.table.lookup(&request.method, notification, transport) else {
             return Err((!notification).then(|| {
                 response::error(
@@ -171,6 +197,30 @@ impl Dispatcher {
         };
         Ok((method, call))
     }
+}
+
+impl Dispatcher {
+    /// The answer to `rpc.discover`, which takes no parameters.
+    fn discover(&self, connection: &Connection, request: &message::Request<'_>) -> Encoded {
+        if !request.params.is_none_or(|p| is_empty_container(p.get())) {
+            let error = RpcError::invalid_params("rpc.discover takes no parameters");
+            return response::error(request.version, request.id, &error);
+        }
+        // Where guards come, the visibility test asks them about the caller.
+        let document = self
+            .documents
+            .document(&self.table, connection.scope().transport(), |_| true);
+        response::success(request.version, request.id, &document, 4096)
+    }
+}
+
+/// `[ ]` or `{ }` with any whitespace inside.
+fn is_empty_container(text: &str) -> bool {
+    let inner = text.trim();
+    let (Some(first), Some(last)) = (inner.chars().next(), inner.chars().last()) else {
+        return false;
+    };
+    matches!((first, last), ('[', ']') | ('{', '}')) && inner[1..inner.len() - 1].trim().is_empty()
 }
 
 /// Calls a sync method. Its wrapper always answers at once; were it ever to

@@ -18,16 +18,21 @@
 //! | [`handler`] | running a method (sync, async, blocking), catching panics |
 //! | `response` | writing the response envelope into one buffer |
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
+//! | [`discover`] | `rpc.discover`: the OpenRPC document of a consumer ([`Discovery`]) |
+//! | [`schema`] | JSON Schemas of parameter and result types (`schemars` feature) |
 //! | [`app`] | [`App`]: a consumer type with its table, what transports serve |
 //! | [`outbound`] | [`ConnectionHandle`]: server push to one connection |
+//! | [`client_calls`] | calls from the server to a connection's client, answered by id |
 //! | [`queue`] | the bounded per-connection queues behind push and layers |
 //! | [`layer`] | [`ChannelLayer`]: groups across connections and processes |
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod client_calls;
 pub mod connection;
 pub mod consumer;
 pub mod context;
+pub mod discover;
 pub mod dispatch;
 pub mod error;
 pub mod handler;
@@ -42,12 +47,15 @@ pub mod params;
 pub mod queue;
 pub mod registry;
 mod response;
+pub mod schema;
 pub mod scope;
 
 pub use app::App;
+pub use client_calls::{CallLimits, ClientCallError, Delivery, PendingCalls};
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerHooks, Reject};
 pub use context::{AnyConsumer, ConsumerId, Inject, RpcContext};
+pub use discover::Discovery;
 pub use dispatch::{Answer, Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
@@ -66,8 +74,11 @@ pub mod __private {
     pub use crate::context::{ConsumerId, Inject, RpcContext};
     pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, MethodFuture, ViaResult, ViaSerialize};
     pub use crate::registry::MethodSources;
-    pub use crate::registry::{EntryParts, MethodEntry, MethodKind, CHANNELS_RPC_METHODS};
+    pub use crate::registry::{EntryParts, MethodEntry, MethodKind, ParamSchema, CHANNELS_RPC_METHODS};
     pub use crate::response::Encoded;
+    pub use crate::schema::{
+        any_schema, unit_schema, SchemaFn, SchemaGen, SchemaProbe, ViaJsonSchema, ViaNoSchema, ViaResultSchema,
+    };
     pub use crate::{consumer::Consumer, consumer::ConsumerHooks, error::RpcError, scope::Scope};
     pub use core;
     pub use linkme::{self, distributed_slice};

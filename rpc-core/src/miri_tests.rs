@@ -76,6 +76,8 @@ const fn parts(name: &'static str, params: &'static [&'static str], is_async: bo
         is_async,
         params,
         takes_params: false,
+        param_schemas: &[],
+        result_schema: crate::schema::any_schema,
         doc: "",
         file: file!(),
         line: line!(),

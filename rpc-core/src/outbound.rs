@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::client_calls::{self, CallLimits, ClientCallError, PendingCalls};
 use crate::json_writer::JsonBuf;
 use crate::queue::{self, Queue, TrySendError};
 
@@ -27,40 +28,101 @@ pub enum PushError {
     InvalidParams,
 }
 
-/// Sends JSON-RPC notifications to one connection, from inside a method
+/// Sends JSON-RPC notifications to one connection, and calls its client
+/// ([`call_client`](Self::call_client)), from inside a method
 /// ([`RpcContext::notify`](crate::RpcContext::notify)) or from anywhere else.
 /// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
     queue: queue::Sender<String>,
     overflow: Arc<Notify>,
+    calls: Arc<PendingCalls>,
 }
 
-/// The transport's end of a connection's queue.
+/// The transport's end of a connection's queue. Dropping it (the connection
+/// ended) fails the calls still waiting for the client's answer.
 #[derive(Debug)]
 pub struct Outbox {
     /// Messages to send, each one JSON text.
     pub queue: Queue<String>,
     /// Fires when a push found the queue full: close the connection.
     pub overflow: Arc<Notify>,
+    calls: Arc<PendingCalls>,
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.calls.close();
+    }
 }
 
 impl ConnectionHandle {
-    /// A handle and the outbox it fills, holding at most `capacity` messages.
+    /// A handle and the outbox it fills, holding at most `capacity` messages,
+    /// with the default [`CallLimits`].
     pub fn channel(capacity: usize) -> (ConnectionHandle, Outbox) {
+        Self::channel_with(capacity, CallLimits::default())
+    }
+
+    /// A handle and its outbox, holding at most `capacity` messages, whose
+    /// calls to the client are bounded by `limits`.
+    pub fn channel_with(capacity: usize, limits: CallLimits) -> (ConnectionHandle, Outbox) {
         let (queue, receiver) = queue::bounded(capacity);
         let overflow = Arc::new(Notify::new());
+        let calls = PendingCalls::new(limits);
         let handle = ConnectionHandle {
             queue,
             overflow: overflow.clone(),
+            calls: calls.clone(),
         };
         (
             handle,
             Outbox {
                 queue: receiver,
                 overflow,
+                calls,
             },
         )
+    }
+
+    /// Calls `method(params)` on the client and waits for its result: the
+    /// server sends a JSON-RPC request with an id of its own and matches the
+    /// client's response by it. Fails when the client answers with an error
+    /// ([`ClientCallError::Client`], which converts to that same
+    /// [`RpcError`](crate::RpcError)), does not answer within
+    /// [`CallLimits::timeout`], when [`CallLimits::max_pending`] calls are
+    /// already waiting, and at once when the connection ends.
+    ///
+    /// ```
+    /// use channels_rpc::ConnectionHandle;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let (handle, mut outbox) = ConnectionHandle::channel(8);
+    /// let client = async {
+    ///     let request = outbox.queue.recv().await.unwrap();
+    ///     assert_eq!(request, r#"{"jsonrpc":"2.0","method":"confirm","params":["sure?"],"id":1}"#);
+    ///     handle.deliver_response(r#"{"jsonrpc":"2.0","result":true,"id":1}"#);
+    /// };
+    /// let (answer, ()) = tokio::join!(handle.call_client::<bool, _>("confirm", &["sure?"]), client);
+    /// assert_eq!(answer, Ok(true));
+    /// # });
+    /// ```
+    pub async fn call_client<T, P>(&self, method: &str, params: &P) -> Result<T, ClientCallError>
+    where
+        T: serde::de::DeserializeOwned,
+        P: Serialize + ?Sized,
+    {
+        client_calls::call(&self.calls, method, params, |text| self.send_raw(text)).await
+    }
+
+    /// Hands a message from the client to the call it answers, if it is a
+    /// response to one (see [`PendingCalls::deliver`]); transports call it.
+    pub fn deliver_response(&self, text: &str) -> crate::client_calls::Delivery {
+        self.calls.deliver(text)
+    }
+
+    /// How many calls to the client wait for an answer now.
+    pub fn pending_client_calls(&self) -> usize {
+        self.calls.waiting()
     }
 
     /// Sends the notification `method(params)`.
@@ -105,7 +167,23 @@ pub(crate) fn notification_text<P: Serialize + ?Sized>(method: &str, params: &P)
     notification(method, params).map(JsonBuf::into_string)
 }
 
+/// `{"jsonrpc":"2.0","method":M,"params":P,"id":ID}` as text.
+pub(crate) fn request_text<P: Serialize + ?Sized>(method: &str, params: &P, id: u64) -> Result<String, PushError> {
+    let mut out = method_and_params(method, params)?;
+    out.push_str(r#","id":"#);
+    out.write(&id).map_err(|_| PushError::InvalidParams)?;
+    out.push_ascii(b'}');
+    Ok(out.into_string())
+}
+
 fn notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<JsonBuf, PushError> {
+    let mut out = method_and_params(method, params)?;
+    out.push_ascii(b'}');
+    Ok(out)
+}
+
+/// `{"jsonrpc":"2.0","method":M,"params":P`, the object left open.
+fn method_and_params<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<JsonBuf, PushError> {
     let mut out = JsonBuf::with_capacity(64 + method.len());
     out.push_str(r#"{"jsonrpc":"2.0","method":"#);
     out.write(method).map_err(|_| PushError::InvalidParams)?;
@@ -115,7 +193,6 @@ fn notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<JsonB
     if !matches!(out.byte_at(start), Some(b'[' | b'{')) {
         return Err(PushError::InvalidParams);
     }
-    out.push_ascii(b'}');
     Ok(out)
 }
 

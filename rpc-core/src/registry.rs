@@ -14,6 +14,7 @@ use linkme::distributed_slice;
 
 use crate::context::{ConsumerId, RpcContext};
 use crate::handler::Invoked;
+use crate::schema::SchemaFn;
 use crate::scope::Transport;
 
 /// Every method and notification handler linked into the program.
@@ -65,6 +66,10 @@ pub struct EntryParts {
     pub params: &'static [&'static str],
     /// Receives the whole params (`&Params`), so extra parameters are no error.
     pub takes_params: bool,
+    /// Each JSON parameter's schema and whether it may be omitted, in order.
+    pub param_schemas: &'static [ParamSchema],
+    /// The result's schema (for `Result<T, E>`, `T`'s).
+    pub result_schema: SchemaFn,
     /// The function's doc comment.
     pub doc: &'static str,
     /// Source file of the function.
@@ -75,6 +80,16 @@ pub struct EntryParts {
     pub consumers: &'static [fn() -> Option<ConsumerId>],
     /// The generated wrapper.
     pub call: CallFn,
+}
+
+/// One JSON parameter as `rpc.discover` describes it. Not public API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSchema {
+    /// False for an `Option<T>` parameter, which may be omitted.
+    pub required: bool,
+    /// Its type's schema.
+    pub schema: SchemaFn,
 }
 
 impl MethodEntry {
@@ -117,6 +132,16 @@ impl MethodEntry {
     /// The JSON parameter names, in order.
     pub fn params(&self) -> &'static [&'static str] {
         self.parts.params
+    }
+
+    /// Each JSON parameter's schema, in the order of [`params`](Self::params).
+    pub(crate) fn param_schemas(&self) -> &'static [ParamSchema] {
+        self.parts.param_schemas
+    }
+
+    /// The result's schema writer.
+    pub(crate) fn result_schema(&self) -> SchemaFn {
+        self.parts.result_schema
     }
 
     /// True when the method receives the whole params (`&Params`), so that

@@ -167,10 +167,26 @@ pub fn registration(method: &Method) -> TokenStream {
         .map(|c| quote_spanned!(c.span()=> #rpc::consumer_id::<#c>))
         .chain(injected.iter().map(|t| quote!(#rpc::consumer_of::<#t>)));
     let line = quote_spanned!(method.span=> ::core::line!());
+    let probe = |ty: &syn::Type| {
+        let ty = elided(ty);
+        quote!(|__rpc_gen: &mut #rpc::SchemaGen| (&&&#rpc::SchemaProbe::<#ty>::new()).__rpc_schema(__rpc_gen))
+    };
+    let param_schemas = method.json_args().map(|a| {
+        let required = !model::is_option(&a.ty);
+        let schema = probe(&a.ty);
+        quote!(#rpc::ParamSchema { required: #required, schema: #schema })
+    });
+    let result_schema = match &method.output {
+        None => quote!(#rpc::unit_schema),
+        Some(ty) if model::has_impl_trait(ty) => quote!(#rpc::any_schema),
+        Some(ty) => probe(ty),
+    };
 
     quote! {
         #[doc(hidden)]
         const _: () = {
+            #[allow(unused_imports)]
+            use #rpc::{ViaJsonSchema as _, ViaNoSchema as _, ViaResultSchema as _};
             #(#param_items)*
 
             // The wrapper is a closure in the entry's initializer, not a separate
@@ -190,6 +206,8 @@ pub fn registration(method: &Method) -> TokenStream {
                 is_async: #is_async,
                 params: &[#(#json_names),*],
                 takes_params: false #(|| #rpc::takes_params::<#injected>())*,
+                param_schemas: &[#(#param_schemas),*],
+                result_schema: #result_schema,
                 doc: #doc,
                 file: ::core::file!(),
                 line: #line,

@@ -55,6 +55,8 @@ pub struct Method {
     /// The return type's span (the name's when there is none): errors about
     /// the returned value point at it.
     pub output_span: Span,
+    /// The return type; `None` for `()`.
+    pub output: Option<Type>,
 }
 
 impl Method {
@@ -217,7 +219,39 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
             ReturnType::Type(_, ty) => ty.span(),
             ReturnType::Default => sig.ident.span(),
         },
+        output: match &sig.output {
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+            ReturnType::Default => None,
+        },
     }
+}
+
+/// True when `ty` is `Option<..>` (or a path ending in `Option<..>`): a
+/// parameter that may be omitted.
+pub fn is_option(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Option" && !last.arguments.is_empty()),
+        Type::Group(group) => is_option(&group.elem),
+        Type::Paren(paren) => is_option(&paren.elem),
+        _ => false,
+    }
+}
+
+/// True when `ty` has an `impl Trait` in it, which no other code can name.
+pub fn has_impl_trait(ty: &Type) -> bool {
+    struct Find(bool);
+    impl syn::visit_mut::VisitMut for Find {
+        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit_mut::VisitMut::visit_type_mut(&mut find, &mut ty.clone());
+    find.0
 }
 
 /// The `///` lines of the function, joined.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{ChannelLayer, InProcessLayer, Limits, StatusMapping};
+use rpc_core::{CallLimits, ChannelLayer, InProcessLayer, Limits, StatusMapping};
 use tower_http::cors::CorsLayer;
 
 use crate::cors::Cors;
@@ -39,6 +39,7 @@ pub struct ServerConfig {
     limits: Limits,
     max_in_flight: usize,
     outbound_queue: usize,
+    client_calls: CallLimits,
     ping_interval: Option<Duration>,
     idle_timeout: Duration,
     write_timeout: Duration,
@@ -124,6 +125,13 @@ impl ServerConfig {
     /// the queue fill is too slow and is disconnected.
     pub fn outbound_queue(&self) -> usize {
         self.outbound_queue
+    }
+
+    /// The bounds on the server's calls to one WebSocket client
+    /// (`ctx.call_client`): how many may wait at once, and for how long
+    /// (defaults [`CallLimits::DEFAULT_MAX_PENDING`], [`CallLimits::DEFAULT_TIMEOUT`]).
+    pub fn client_call_limits(&self) -> CallLimits {
+        self.client_calls
     }
 
     /// How often WebSocket peers are pinged, all at once, by one thread per
@@ -222,6 +230,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
             outbound_queue: Self::DEFAULT_OUTBOUND_QUEUE,
+            client_calls: CallLimits::default(),
             ping_interval: Some(Self::DEFAULT_PING_INTERVAL),
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
@@ -269,6 +278,20 @@ impl ServerConfigBuilder {
     /// (default [`ServerConfig::DEFAULT_OUTBOUND_QUEUE`]).
     pub fn outbound_queue(mut self, messages: usize) -> Self {
         self.config.outbound_queue = messages;
+        self
+    }
+
+    /// Sets how many calls to one WebSocket client may wait for its answer
+    /// at once, at least 1 (default [`CallLimits::DEFAULT_MAX_PENDING`]).
+    pub fn max_client_calls(mut self, calls: usize) -> Self {
+        self.config.client_calls.max_pending = calls;
+        self
+    }
+
+    /// Sets how long a call to a WebSocket client waits for its answer,
+    /// non-zero (default [`CallLimits::DEFAULT_TIMEOUT`]).
+    pub fn client_call_timeout(mut self, timeout: Duration) -> Self {
+        self.config.client_calls.timeout = timeout;
         self
     }
 
@@ -434,6 +457,12 @@ impl ServerConfigBuilder {
         }
         if config.outbound_queue == 0 {
             return Err(ConfigError::new("outbound_queue", "must be at least 1"));
+        }
+        if config.client_calls.max_pending == 0 {
+            return Err(ConfigError::new("max_client_calls", "must be at least 1"));
+        }
+        if config.client_calls.timeout.is_zero() {
+            return Err(ConfigError::new("client_call_timeout", "must be longer than zero"));
         }
         if config.max_connections == 0 {
             return Err(ConfigError::new(

@@ -16,7 +16,9 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rpc_core::{Answer, App, Connection, ConnectionHandle, Consumer, Envelope, Inbox, Outbox, Reply, Scope, Transport};
+use rpc_core::{
+    Answer, App, Connection, ConnectionHandle, Consumer, Delivery, Envelope, Inbox, Outbox, Reply, Scope, Transport,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -211,7 +213,7 @@ pub(crate) async fn run<C, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let config = &shared.config;
-    let (handle, outbox) = ConnectionHandle::channel(config.outbound_queue());
+    let (handle, outbox) = ConnectionHandle::channel_with(config.outbound_queue(), config.client_call_limits());
     // Without a channel (the layer's backend is down) calls still work; only groups do not.
     let inbox = match config.channel_layer().new_channel().await {
         Ok(inbox) => Some(inbox),
@@ -436,14 +438,17 @@ fn on_frame<'a, C: Consumer>(
     let answer = match message {
         // tungstenite has checked that a text frame is UTF-8: not again.
         Message::Text(text) => match answered(app.start_text(connection, &text)) {
-            Some(reply) => reply,
+            Some(reply) => unless_a_response(reply, connection, &text),
             None => {
                 in_flight.push(Box::pin(async move { app.handle_text(connection, &text).await }));
                 None
             }
         },
         Message::Binary(bytes) => match answered(app.start(connection, &bytes)) {
-            Some(reply) => reply,
+            Some(reply) => match std::str::from_utf8(&bytes) {
+                Ok(text) => unless_a_response(reply, connection, text),
+                Err(_) => reply,
+            },
             None => {
                 in_flight.push(Box::pin(async move { app.handle(connection, &bytes).await }));
                 None
@@ -457,6 +462,27 @@ fn on_frame<'a, C: Consumer>(
     };
     Ok(answer.map_or(Read::Nothing, Read::Reply))
 }
+
+/// The reply to a message, unless the message is the client's response to a
+/// call of the server's (`call_client`): a response has no `method`, so it is
+/// answered at once with -32600, and only then is it told apart from a bad
+/// request. It goes to its call, or is ignored if no call waits for its id
+/// (late, repeated, unknown); either way nothing is sent back. Requests never
+/// take this path.
+fn unless_a_response(reply: Option<Reply>, connection: &Connection, text: &str) -> Option<Reply> {
+    match reply {
+        Some(reply) if reply.error_code() == Some(INVALID_REQUEST) && !reply.is_batch() => {
+            match connection.handle().map(|handle| handle.deliver_response(text)) {
+                Some(Delivery::Delivered | Delivery::Unmatched) => None,
+                Some(Delivery::NotAResponse) | None => Some(reply),
+            }
+        }
+        other => other,
+    }
+}
+
+/// The error code of a message that is not a request.
+const INVALID_REQUEST: i64 = -32600;
 
 /// The reply of an answer given at once; `None` for a pending one, dropped
 /// before it ran.

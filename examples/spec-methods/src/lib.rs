@@ -110,8 +110,9 @@ pub async fn async_boom() -> u32 {
     panic!("another secret")
 }
 
-/// A structured parameter and result.
-#[derive(Debug, Serialize, Deserialize)]
+/// A structured parameter and result; its JSON Schema is in `rpc.discover`.
+#[derive(Debug, Serialize, Deserialize, channels_rpc::schemars::JsonSchema)]
+#[schemars(crate = "channels_rpc::schemars")]
 pub struct Point {
     /// Horizontal.
     pub x: f64,
@@ -166,4 +167,15 @@ pub fn ws_only() -> bool {
 pub fn notify_me(ctx: &RpcContext, method: String, params: Value) -> Result<bool, RpcError> {
     ctx.notify(&method, &params)?;
     Ok(true)
+}
+
+/// Calls `method(params)` on the calling client and returns the client's
+/// result; `params` (an array or an object) may be omitted. Answers the
+/// client's own error when it answers with one, and an application error
+/// (-32000) when it does not answer in time or the connection ends.
+/// WebSocket only: an HTTP client cannot be called.
+#[rpc_method(http = false)]
+pub async fn ask_client(ctx: &RpcContext, method: String, params: Option<Value>) -> Result<Value, RpcError> {
+    let params = params.unwrap_or_else(|| json!([]));
+    Ok(ctx.call_client(&method, &params).await?)
 }
