@@ -81,6 +81,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "/chat.css",
             Asset::new("text/css; charset=utf-8", include_str!("chat-page/chat.css")),
         )
+        .asset(
+            "/favicon.svg",
+            Asset::new("image/svg+xml", include_str!("chat-page/favicon.svg")),
+        )
         .websocket("/ws/", Chat::app())
         .http("/rpc/", Chat::app())
         .listen()

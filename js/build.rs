@@ -4,7 +4,7 @@
 //! - `cfg(has_chromium)`: `/usr/bin/chromium` (Debian's package), `redis-server`
 //!   and `node_modules/playwright-core` (`npm ci` in this folder) are there.
 //!
-//! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing node
+//! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing tool
 //! fails the build instead.
 
 use std::env;
@@ -48,11 +48,11 @@ fn main() {
         .into_iter()
         .flatten()
         .collect();
-        // No browser test depends on it yet: a missing tool is reported, not fatal.
-        println!(
-            "cargo::warning=the browser test is ignored: missing {}",
-            missing.join(", ")
-        );
+        let missing = missing.join(", ");
+        if required {
+            panic!("the browser test needs {missing}");
+        }
+        println!("cargo::warning=the browser test is ignored: missing {missing}");
     }
 }
 

@@ -118,6 +118,47 @@ describe("over WebSocket", () => {
     }
   });
 
+  test("handle() answers the server's calls (ask_client asks this client)", async () => {
+    const seen = [];
+    const off = rpc.handle("confirm", async (params) => {
+      seen.push(params);
+      return { ok: true, echoed: params };
+    });
+    try {
+      const named = await rpc.call("ask_client", { method: "confirm", params: { question: "really?" } });
+      assert.deepEqual(named, { ok: true, echoed: { question: "really?" } });
+      const positional = await rpc.call("ask_client", ["confirm", [1, 2]]);
+      assert.deepEqual(positional, { ok: true, echoed: [1, 2] });
+      assert.deepEqual(seen, [{ question: "really?" }, [1, 2]]);
+    } finally {
+      off();
+    }
+  });
+
+  test("a handler's RpcError reaches the server as the client's error; no handler is Method not found", async () => {
+    const off = rpc.handle("refuse", () => {
+      throw new RpcError(4001, "user said no", { why: "busy" });
+    });
+    try {
+      await assert.rejects(rpc.call("ask_client", ["refuse"]), (e) => {
+        assert.ok(e instanceof RpcError);
+        assert.equal(e.code, 4001);
+        assert.equal(e.message, "user said no");
+        assert.deepEqual(e.data, { why: "busy" });
+        return true;
+      });
+    } finally {
+      off();
+    }
+    // Removed: the client now answers the server's call with -32601.
+    await assert.rejects(rpc.call("ask_client", ["refuse"]), (e) => {
+      assert.ok(e instanceof RpcError);
+      assert.equal(e.code, -32601);
+      assert.match(e.message, /Method not found/);
+      return true;
+    });
+  });
+
   test("close() rejects what is pending and refuses new calls", async () => {
     const c = await connect(wsUrl);
     const pending = c.call("slow", [2000]);

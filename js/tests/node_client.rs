@@ -2,9 +2,10 @@
 //! against a real server started here: the example methods over WebSocket at
 //! `/ws/` and HTTP at `/rpc/`, and the client module at `/channels-rpc.js`.
 
-use std::process::Command;
+mod common;
 
 use channels_rpc::{Consumer, Server, ServerConfig};
+use common::run_node_tests;
 
 /// Serves the example methods (the specification's, chat, `slow`, `notify_me`).
 #[derive(Consumer, Default)]
@@ -28,32 +29,6 @@ async fn the_javascript_client_passes_its_tests_against_a_live_server() {
     let addr = server.local_addr();
     let handle = server.spawn();
 
-    let js = env!("CARGO_MANIFEST_DIR");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            // node 20 has a WebSocket client behind this flag; 22 has it by default.
-            .args([
-                "--experimental-websocket",
-                "--no-warnings",
-                "--test",
-                "--test-reporter=spec",
-            ])
-            .arg("test/client.test.mjs")
-            .current_dir(js)
-            .env("RPC_ADDR", addr.to_string())
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
+    run_node_tests("test/client.test.mjs", vec![("RPC_ADDR", addr.to_string())]).await;
     handle.shutdown().await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(output.status.success(), "node --test failed: {}", output.status);
-    // The runner's summary: every test ran and passed, none was skipped.
-    assert!(stdout.contains("ℹ fail 0"), "{stdout}");
-    assert!(stdout.contains("ℹ skipped 0"), "{stdout}");
-    assert!(!stdout.contains("ℹ pass 0"), "{stdout}");
 }
