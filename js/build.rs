@@ -1,6 +1,8 @@
 //! Finds what the JavaScript tests need, so that a test whose tool is missing
 //! shows as ignored rather than passing:
 //! - `cfg(has_node)`: `node` 20 or newer is on the PATH;
+//! - `cfg(has_typescript)`: node and `node_modules/typescript` (`npm ci` in
+//!   this folder), to check the type declarations;
 //! - `cfg(has_chromium)`: `/usr/bin/chromium` (Debian's package), `redis-server`
 //!   and `node_modules/playwright-core` (`npm ci` in this folder) are there.
 //!
@@ -16,6 +18,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_node)");
     println!("cargo::rustc-check-cfg=cfg(has_chromium)");
+    println!("cargo::rustc-check-cfg=cfg(has_typescript)");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=CHANNELS_RPC_REQUIRE_SERVICES");
     println!("cargo::rerun-if-changed=build.rs");
@@ -31,6 +34,15 @@ fn main() {
         panic!("node 20 or newer is not on the PATH");
     } else {
         println!("cargo::warning=node >= 20 not found: the JavaScript client tests are ignored");
+    }
+
+    let typescript = Path::new("node_modules/typescript/bin/tsc").is_file();
+    if node && typescript {
+        println!("cargo::rustc-cfg=has_typescript");
+    } else if required {
+        panic!("the type check needs node and js/node_modules/typescript (npm ci in js/)");
+    } else {
+        println!("cargo::warning=the type check is ignored: npm ci in js/ installs typescript");
     }
 
     let playwright = Path::new("node_modules/playwright-core/package.json").is_file();

@@ -255,6 +255,47 @@ test("a page that sends garbage gets the specification's errors and the page kee
   await waitForMessage(pages.a, "still here");
 });
 
+test("a page that floods is answered in full, an oversized message closes only its socket (1009)", async () => {
+  const outcome = await pages.b.evaluate(async () => {
+    const url = new URL("/ws/", location.href);
+    url.protocol = "ws:";
+    const open = async () => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      return ws;
+    };
+    // 2,000 calls sent at once: more than the server runs at a time, so it
+    // pushes back by reading slower, and answers every one.
+    const flood = await open();
+    const calls = 2000;
+    const answered = new Set();
+    const allAnswered = new Promise((resolve) => {
+      flood.onmessage = (event) => {
+        const answer = JSON.parse(event.data);
+        if (answer.result === answer.id + 1) answered.add(answer.id);
+        if (answered.size === calls) resolve();
+      };
+    });
+    for (let id = 0; id < calls; id++) flood.send(JSON.stringify({ jsonrpc: "2.0", method: "add", params: [id, 1], id }));
+    await allAnswered;
+    flood.close();
+    // One message past the default 10 MiB limit.
+    const big = await open();
+    const closed = new Promise((resolve) => {
+      big.onclose = (event) => resolve(event.code);
+    });
+    big.send(JSON.stringify({ jsonrpc: "2.0", method: "echo", params: ["x".repeat(11 * 1024 * 1024)], id: 1 }));
+    return { answered: answered.size, closeCode: await closed };
+  });
+  assert.deepEqual(outcome, { answered: 2000, closeCode: 1009 });
+  // The page's own connection and the other page were not hurt.
+  await say(pages.b, "after the flood");
+  await waitForMessage(pages.a, "after the flood");
+});
+
 test("a killed server shows 'reconnecting'; after its restart the page rejoins and chats again", async () => {
   await stop(servers.a.child);
   await waitForState(pages.a, "reconnecting");
