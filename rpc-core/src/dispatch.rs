@@ -3,6 +3,7 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
@@ -10,7 +11,7 @@ use crate::connection::Connection;
 use crate::context::Call;
 use crate::discover::{Discovery, Documents, DISCOVER_METHOD};
 use crate::error::RpcError;
-use crate::handler::Invoked;
+use crate::handler::{Invoked, MethodFuture};
 use crate::limits::Limits;
 use crate::message::{self, Entry, Message, Version};
 use crate::registry::{MethodEntry, MethodTable};
@@ -116,10 +117,11 @@ impl Dispatcher {
             Err(answer) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
         };
         if method.answers_later() {
+            let limit = self.time_limit(method);
             return Answer::Pending(Box::pin(async move {
                 let out = match method.call(call.context()) {
                     Invoked::Ready(out) => out,
-                    Invoked::Pending(future) => future.await,
+                    Invoked::Pending(future) => within(limit, &call, future).await,
                 };
                 out.map(|out| Reply::single(version, out))
             }));
@@ -149,7 +151,7 @@ impl Dispatcher {
             for (method, call) in &calls {
                 match method.call(call.context()) {
                     Invoked::Ready(answer) => out.extend(answer),
-                    Invoked::Pending(future) => running.push(future),
+                    Invoked::Pending(future) => running.push(within(self.time_limit(method), call, future)),
                 }
             }
             while let Some(answer) = running.next().await {
@@ -200,6 +202,11 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
+    /// How long `method` may run: its own timeout, else the default.
+    fn time_limit(&self, method: &MethodEntry) -> Option<Duration> {
+        method.timeout().or(self.limits.call_time())
+    }
+
     /// The answer to `rpc.discover`, which takes no parameters.
     fn discover(&self, connection: &Connection, request: &message::Request<'_>) -> Encoded {
         if !request.params.is_none_or(|p| is_empty_container(p.get())) {
@@ -211,6 +218,31 @@ impl Dispatcher {
             .documents
             .document(&self.table, connection.scope().transport(), |_| true);
         response::success(request.version, request.id, &document, 4096)
+    }
+}
+
+/// Runs a method's future for at most `limit`; past it, the future is dropped
+/// (cancelling the method at its `.await`) and the call answers
+/// [`RpcError::call_timed_out`]. The first poll runs without a timer: most
+/// async methods finish without waiting, and pay nothing for the limit.
+async fn within(limit: Option<Duration>, call: &Call<'_>, mut future: MethodFuture<'_>) -> Option<Encoded> {
+    let Some(limit) = limit else {
+        return future.await;
+    };
+    if let Poll::Ready(out) = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return out;
+    }
+    match tokio::time::timeout(limit, future).await {
+        Ok(out) => out,
+        Err(_) => {
+            tracing::debug!(
+                method = call.method,
+                timeout_ms = limit.as_millis() as u64,
+                "call timed out"
+            );
+            call.id
+                .map(|id| response::error(call.version, Some(id), &RpcError::call_timed_out(limit)))
+        }
     }
 }
 

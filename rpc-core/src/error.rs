@@ -18,6 +18,11 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// Application error, the code the Python original gives every exception.
 pub const APPLICATION_ERROR: i64 = -32000;
+/// A call ran past its timeout (`data`: `{"limit": "call_timeout", "timeout_ms": N}`).
+pub const CALL_TIMED_OUT: i64 = -32001;
+/// A connection called faster than its rate limit allows (`data`:
+/// `{"limit": "rate_limit", "calls_per_second": N, "retry_after_ms": M}`).
+pub const RATE_LIMITED: i64 = -32002;
 
 /// The error member of a JSON-RPC response: a code, a message and optional data.
 ///
@@ -88,6 +93,35 @@ impl RpcError {
     /// `-32603 Internal error`, with no detail.
     pub fn internal() -> Self {
         RpcError::new(INTERNAL_ERROR, "Internal error")
+    }
+
+    /// `-32001`: the call ran past `limit` and was cancelled.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use channels_rpc::RpcError;
+    ///
+    /// let err = RpcError::call_timed_out(Duration::from_millis(1500));
+    /// assert_eq!(
+    ///     serde_json::to_string(&err).unwrap(),
+    ///     r#"{"code":-32001,"message":"Call timed out","data":{"limit":"call_timeout","timeout_ms":1500}}"#
+    /// );
+    /// ```
+    pub fn call_timed_out(limit: std::time::Duration) -> Self {
+        RpcError::new(CALL_TIMED_OUT, "Call timed out").with_data(serde_json::json!({
+            "limit": "call_timeout",
+            "timeout_ms": u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+        }))
+    }
+
+    /// `-32002`: over the connection's rate of `calls_per_second`; the next
+    /// call may come in `retry_after`.
+    pub fn rate_limited(calls_per_second: u32, retry_after: std::time::Duration) -> Self {
+        RpcError::new(RATE_LIMITED, "Too many calls").with_data(serde_json::json!({
+            "limit": "rate_limit",
+            "calls_per_second": calls_per_second,
+            "retry_after_ms": u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX).max(1),
+        }))
     }
 
     /// The Python original's answer to an exception: code -32000, the message, and

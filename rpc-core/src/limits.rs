@@ -1,4 +1,7 @@
-//! [`Limits`] on what a client may send, and the nesting-depth scan that enforces one.
+//! [`Limits`] on what a client may send and how long a call may run, and the
+//! nesting-depth scan that enforces one.
+
+use std::time::Duration;
 
 /// Limits applied to every incoming message, before any method runs.
 ///
@@ -16,6 +19,7 @@ pub struct Limits {
     max_message_size: usize,
     max_depth: usize,
     max_batch_len: usize,
+    call_timeout: Option<Duration>,
 }
 
 impl Limits {
@@ -27,6 +31,10 @@ impl Limits {
     /// 1,024 members per batch: each member is a call, so this bounds the work
     /// one message can start.
     pub const DEFAULT_MAX_BATCH_LEN: usize = 1024;
+    /// 60 s: how long an `async` or `blocking` method may run before its call
+    /// answers [`CALL_TIMED_OUT`](crate::error::CALL_TIMED_OUT), unless the
+    /// method sets its own (`#[rpc_method(timeout = "5s")]`).
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
     /// The largest message accepted, in bytes.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
@@ -45,6 +53,41 @@ impl Limits {
     pub fn max_batch_len(mut self, len: usize) -> Self {
         self.max_batch_len = len;
         self
+    }
+
+    /// How long an `async` or `blocking` method may run, for every method
+    /// that does not set its own `timeout`. A call past it answers
+    /// [`CALL_TIMED_OUT`](crate::error::CALL_TIMED_OUT) and its future is
+    /// dropped, which cancels an `async` method at its next `.await`; a
+    /// `blocking` method's thread cannot be stopped and runs to its end.
+    /// Sync methods run inline and are not timed.
+    ///
+    /// Timing a call needs tokio's time driver (`enable_time`, part of
+    /// `#[tokio::main]` and `enable_all`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use channels_rpc::Limits;
+    ///
+    /// let limits = Limits::default().call_timeout(Duration::from_secs(5));
+    /// assert_eq!(limits.call_time(), Some(Duration::from_secs(5)));
+    /// assert_eq!(Limits::default().call_time(), Some(Limits::DEFAULT_CALL_TIMEOUT));
+    /// assert_eq!(Limits::default().no_call_timeout().call_time(), None);
+    /// ```
+    pub fn call_timeout(mut self, limit: Duration) -> Self {
+        self.call_timeout = Some(limit);
+        self
+    }
+
+    /// No default timeout: a method without its own runs as long as it takes.
+    pub fn no_call_timeout(mut self) -> Self {
+        self.call_timeout = None;
+        self
+    }
+
+    /// The default call timeout, if any.
+    pub fn call_time(&self) -> Option<Duration> {
+        self.call_timeout
     }
 
     /// The message size limit in bytes.
@@ -69,6 +112,7 @@ impl Default for Limits {
             max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
             max_depth: Self::DEFAULT_MAX_DEPTH,
             max_batch_len: Self::DEFAULT_MAX_BATCH_LEN,
+            call_timeout: Some(Self::DEFAULT_CALL_TIMEOUT),
         }
     }
 }

@@ -74,6 +74,7 @@ const fn parts(name: &'static str, params: &'static [&'static str], is_async: bo
         http: true,
         blocking: false,
         is_async,
+        timeout: None,
         params,
         takes_params: false,
         param_schemas: &[],

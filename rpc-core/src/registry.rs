@@ -62,6 +62,9 @@ pub struct EntryParts {
     pub blocking: bool,
     /// An `async fn`.
     pub is_async: bool,
+    /// `#[rpc_method(timeout = "5s")]`: how long a call may run, in place of
+    /// the server's default.
+    pub timeout: Option<std::time::Duration>,
     /// The JSON parameter names, in order.
     pub params: &'static [&'static str],
     /// Receives the whole params (`&Params`), so extra parameters are no error.
@@ -127,6 +130,11 @@ impl MethodEntry {
     /// An `async fn`.
     pub fn is_async(&self) -> bool {
         self.parts.is_async
+    }
+
+    /// Its own timeout (`#[rpc_method(timeout = "5s")]`), if it sets one.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.parts.timeout
     }
 
     /// The JSON parameter names, in order.

@@ -160,6 +160,13 @@ pub fn registration(method: &Method) -> TokenStream {
         Kind::Notification => quote!(Notification),
     };
     let (websocket, http, blocking, is_async) = (method.websocket, method.http, method.blocking, method.is_async);
+    let timeout = match method.timeout {
+        Some(limit) => {
+            let (secs, nanos) = (limit.as_secs(), limit.subsec_nanos());
+            quote!(::core::option::Option::Some(::core::time::Duration::new(#secs, #nanos)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let doc = &method.doc;
     let consumers = method
         .consumer
@@ -204,6 +211,7 @@ pub fn registration(method: &Method) -> TokenStream {
                 http: #http,
                 blocking: #blocking,
                 is_async: #is_async,
+                timeout: #timeout,
                 params: &[#(#json_names),*],
                 takes_params: false #(|| #rpc::takes_params::<#injected>())*,
                 param_schemas: &[#(#param_schemas),*],

@@ -19,8 +19,10 @@ use model::Kind;
 /// Registers a free function as a JSON-RPC method.
 ///
 /// `#[rpc_method]`, `#[rpc_method("name")]` or
-/// `#[rpc_method("name", consumer = T, websocket = bool, http = bool, blocking)]`.
-/// Without `consumer = T` the method is unbound: served by the consumers of
+/// `#[rpc_method("name", consumer = T, websocket = bool, http = bool, blocking, timeout = "5s")]`.
+/// `timeout` (humantime syntax: `"500ms"`, `"5s"`, `"1m 30s"`) bounds how
+/// long an `async` or `blocking` function's call may run, in place of the
+/// server's default (`Limits::call_timeout`). Without `consumer = T` the method is unbound: served by the consumers of
 /// the crate it is declared in, and by consumers elsewhere that name this
 /// crate in `#[consumer(include(...))]`. See the `channels-rpc` crate
 /// documentation for the rules.

@@ -48,6 +48,8 @@ pub struct Method {
     pub http: bool,
     pub blocking: bool,
     pub is_async: bool,
+    /// `timeout = "5s"`, for async and blocking functions.
+    pub timeout: Option<std::time::Duration>,
     pub args: Vec<Arg>,
     pub doc: String,
     /// The span errors about the function as a whole point at.
@@ -189,6 +191,15 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
         }
         let _ = blocking;
     }
+    if let Some((text, _)) = &options.timeout {
+        if !is_async && !blocking {
+            err(
+                errors,
+                text,
+                "a sync function runs inline and cannot be timed out: make it `async` or `blocking`",
+            );
+        }
+    }
 
     if kind == Kind::Notification {
         if let ReturnType::Type(_, ty) = &sig.output {
@@ -212,6 +223,7 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
         http: options.http.is_none_or(|b| b.value),
         blocking,
         is_async,
+        timeout: options.timeout.map(|(_, limit)| limit),
         args,
         doc: doc_comment(&item.attrs),
         span: sig.ident.span(),

@@ -46,6 +46,8 @@ pub struct Options {
     pub websocket: Option<LitBool>,
     pub http: Option<LitBool>,
     pub blocking: Option<Ident>,
+    /// `timeout = "5s"`: the literal and the duration it names.
+    pub timeout: Option<(LitStr, std::time::Duration)>,
 }
 
 /// Parses and validates the options, pushing each mistake into `errors`.
@@ -115,9 +117,32 @@ fn keyed(options: &mut Options, key: Ident, value: Option<Value>, errors: &mut V
             None => errors.push(twice(&key)),
             Some(v) => errors.push(syn::Error::new_spanned(v, "`blocking` takes no value")),
         },
+        "timeout" => match value {
+            Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text), ..
+            })) if options.timeout.is_none() => match humantime::parse_duration(&text.value()) {
+                Ok(limit) if limit.is_zero() => errors.push(syn::Error::new(
+                    text.span(),
+                    "a timeout of zero would refuse every call",
+                )),
+                Ok(limit) => options.timeout = Some((text, limit)),
+                Err(e) => errors.push(syn::Error::new(
+                    text.span(),
+                    format!("`timeout` takes a duration such as \"5s\", \"500ms\" or \"1m 30s\": {e}"),
+                )),
+            },
+            Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(_), ..
+            })) => errors.push(twice(&key)),
+            Some(other) => errors.push(syn::Error::new_spanned(
+                other,
+                "`timeout` takes a duration string such as \"5s\"",
+            )),
+            None => errors.push(syn::Error::new(key.span(), "expected `timeout = \"5s\"`")),
+        },
         _ => errors.push(syn::Error::new(
             key.span(),
-            format!("unknown option `{key}`; expected a name string, `consumer = Type`, `websocket = bool`, `http = bool` or `blocking`"),
+            format!("unknown option `{key}`; expected a name string, `consumer = Type`, `websocket = bool`, `http = bool`, `blocking` or `timeout = \"5s\"`"),
         )),
     }
 }

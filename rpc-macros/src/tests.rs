@@ -121,6 +121,20 @@ fn method_async() {
 }
 
 #[test]
+fn method_timeout() {
+    let text = method(
+        quote!(timeout = "1.5s"),
+        quote! {
+            async fn sleep(ms: u64) -> u64 {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                ms
+            }
+        },
+    );
+    insta::assert_snapshot!("method_timeout", text);
+}
+
+#[test]
 fn method_context_arguments() {
     let text = method(
         quote!(),

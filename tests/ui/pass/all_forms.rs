@@ -71,12 +71,12 @@ fn blocking(n: u64) -> u64 {
     (0..n).sum()
 }
 
-#[rpc_method("forms.everything", consumer = MyConsumer, websocket = true, http = true, blocking)]
+#[rpc_method("forms.everything", consumer = MyConsumer, websocket = true, http = true, blocking, timeout = "1m 30s")]
 fn everything(text: String) -> usize {
     text.len()
 }
 
-#[rpc_method]
+#[rpc_method(timeout = "250ms")]
 async fn asynchronous(ms: Option<u64>) -> u64 {
     ms.unwrap_or(0)
 }
