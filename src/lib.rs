@@ -52,7 +52,7 @@ pub use rpc_core::{Discovery, MethodEntry, MethodKind, RegistryError};
 pub use schemars;
 
 // Answers, limits and HTTP statuses.
-pub use rpc_core::{Limits, Reply, StatusMapping};
+pub use rpc_core::{Limits, RateLimit, Reply, StatusMapping};
 
 // Server push and channel layers.
 pub use rpc_core::{ChannelLayer, ConnectionHandle, InProcessLayer, LayerError, PushError};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::layer::{ChannelLayer, LayerError};
 use crate::outbound::ConnectionHandle;
+use crate::rate_limit::{CallLimiter, RateLimit};
 use crate::scope::Scope;
 
 /// One live connection: its consumer instance and its scope.
@@ -17,6 +18,7 @@ pub struct Connection {
     handle: Option<ConnectionHandle>,
     layer: Option<Arc<dyn ChannelLayer>>,
     channel: Option<String>,
+    limiter: Option<CallLimiter>,
 }
 
 impl Connection {
@@ -36,6 +38,7 @@ impl Connection {
             handle: None,
             layer: None,
             channel: None,
+            limiter: None,
         }
     }
 
@@ -87,6 +90,17 @@ impl Connection {
     pub fn with_handle(mut self, handle: ConnectionHandle) -> Self {
         self.handle = Some(handle);
         self
+    }
+
+    /// The same connection, its calls bounded by `limit` (its own bucket).
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.limiter = Some(limit.limiter());
+        self
+    }
+
+    /// This connection's rate limiter, if it has one.
+    pub fn rate_limiter(&self) -> Option<&CallLimiter> {
+        self.limiter.as_ref()
     }
 
     /// The handle that pushes messages to this connection, if its transport can.

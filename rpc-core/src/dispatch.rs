@@ -175,6 +175,10 @@ impl Dispatcher {
             Entry::Invalid { version, id, error } => return Err(Some(response::error(*version, *id, error))),
         };
         let notification = request.id.is_none();
+        if let Some(Err(refused)) = connection.rate_limiter().map(|limiter| limiter.check()) {
+            tracing::debug!(method = %request.method, "over the connection's rate limit");
+            return Err((!notification).then(|| response::error(request.version, request.id, &refused)));
+        }
         let transport = connection.scope().transport();
         if request.method == DISCOVER_METHOD && self.documents.settings().is_enabled() {
             return Err((!notification).then(|| self.discover(connection, request)));

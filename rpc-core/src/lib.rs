@@ -45,6 +45,7 @@ mod miri_tests;
 pub mod outbound;
 pub mod params;
 pub mod queue;
+pub mod rate_limit;
 pub mod registry;
 mod response;
 pub mod schema;
@@ -63,6 +64,7 @@ pub use limits::Limits;
 pub use message::Version;
 pub use outbound::{ConnectionHandle, Outbox, PushError};
 pub use params::{FromParams, Params};
+pub use rate_limit::{CallLimiter, RateLimit};
 pub use registry::{MethodEntry, MethodKind, MethodSources, MethodTable, RegistryError};
 pub use scope::{Scope, Transport};
 

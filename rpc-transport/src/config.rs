@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{CallLimits, ChannelLayer, InProcessLayer, Limits, StatusMapping};
+use rpc_core::{CallLimits, ChannelLayer, InProcessLayer, Limits, RateLimit, StatusMapping};
 use tower_http::cors::CorsLayer;
 
 use crate::cors::Cors;
@@ -40,6 +40,7 @@ pub struct ServerConfig {
     max_in_flight: usize,
     outbound_queue: usize,
     client_calls: CallLimits,
+    rate_limit: Option<RateLimit>,
     ping_interval: Option<Duration>,
     idle_timeout: Duration,
     write_timeout: Duration,
@@ -132,6 +133,13 @@ impl ServerConfig {
     /// (defaults [`CallLimits::DEFAULT_MAX_PENDING`], [`CallLimits::DEFAULT_TIMEOUT`]).
     pub fn client_call_limits(&self) -> CallLimits {
         self.client_calls
+    }
+
+    /// How fast each WebSocket connection may call, if bounded (off by
+    /// default). Over HTTP every request is a connection of its own: bound
+    /// HTTP clients in front of the server (a proxy or a tower layer).
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
     }
 
     /// How often WebSocket peers are pinged, all at once, by one thread per
@@ -231,6 +239,7 @@ impl Default for ServerConfig {
             max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
             outbound_queue: Self::DEFAULT_OUTBOUND_QUEUE,
             client_calls: CallLimits::default(),
+            rate_limit: None,
             ping_interval: Some(Self::DEFAULT_PING_INTERVAL),
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
@@ -292,6 +301,27 @@ impl ServerConfigBuilder {
     /// non-zero (default [`CallLimits::DEFAULT_TIMEOUT`]).
     pub fn client_call_timeout(mut self, timeout: Duration) -> Self {
         self.config.client_calls.timeout = timeout;
+        self
+    }
+
+    /// Bounds how fast each WebSocket connection may call (a token bucket
+    /// per connection; off by default). A call over the rate answers -32002
+    /// `Too many calls` with `data.retry_after_ms`; a notification over it
+    /// is dropped.
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use channels_rpc::{RateLimit, ServerConfig};
+    ///
+    /// let config = ServerConfig::builder()
+    ///     .rate_limit(RateLimit::per_second(NonZeroU32::new(50).unwrap()))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(config.rate_limit().unwrap().calls_per_second(), 50);
+    /// assert_eq!(ServerConfig::default().rate_limit(), None);
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.config.rate_limit = Some(limit);
         self
     }
 

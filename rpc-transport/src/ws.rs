@@ -224,9 +224,12 @@ pub(crate) async fn run<C, S>(
     };
     let channel = inbox.as_ref().map(|i| i.name.clone());
     let consumer = Arc::new(consumer);
-    let connection = Connection::shared(consumer.clone(), scope)
+    let mut connection = Connection::shared(consumer.clone(), scope)
         .with_handle(handle)
         .with_layer(config.channel_layer().clone(), channel.clone());
+    if let Some(limit) = config.rate_limit() {
+        connection = connection.with_rate_limit(limit);
+    }
     let Err(end) = serve(&mut socket, app, &consumer, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
