@@ -22,7 +22,9 @@
 
 use std::sync::Arc;
 
-use channels_rpc::{Asset, ChannelLayer, Consumer, InProcessLayer, RedisLayer, Server, ServerConfig};
+use channels_rpc::{
+    shutdown_on_signal, Asset, ChannelLayer, Consumer, InProcessLayer, RedisLayer, Server, ServerConfig,
+};
 
 /// Serves the chat methods, which live in the example methods crate (with
 /// the specification's examples beside them).
@@ -90,10 +92,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .listen()
         .await?;
     println!("listening on {}", server.local_addr());
-    server
-        .serve_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    server.serve_until(shutdown_on_signal()).await?;
     Ok(())
 }

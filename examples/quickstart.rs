@@ -8,7 +8,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use channels_rpc::{
-    rpc_method, rpc_notification, Consumer, ConsumerHooks, Reject, RpcContext, RpcError, Scope, Server,
+    rpc_method, rpc_notification, shutdown_on_signal, Consumer, ConsumerHooks, Reject, RpcContext, RpcError, Scope,
+    Server,
 };
 
 /// One instance per connection.
@@ -90,9 +91,5 @@ async fn main() -> std::io::Result<()> {
         r#"try: curl -s http://{addr}/rpc/ -H 'content-type: application/json' -d '{{"jsonrpc":"2.0","method":"mymodule.rpc.ping","params":{{"fake_an_error":true}},"id":1}}'"#
     );
     println!("or a WebSocket client on ws://{addr}/ws/");
-    server
-        .serve_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    server.serve_until(shutdown_on_signal()).await
 }

@@ -7,7 +7,7 @@
 //! cargo run --release --example spec_server -- --addr 127.0.0.1:0
 //! ```
 
-use channels_rpc::{rpc_method, Consumer, RpcError, Server};
+use channels_rpc::{rpc_method, shutdown_on_signal, Consumer, RpcError, Server};
 
 /// Serves the `spec-methods` crate's methods and its own.
 #[derive(Consumer, Default)]
@@ -40,9 +40,5 @@ async fn main() -> std::io::Result<()> {
         .listen()
         .await?;
     println!("listening on {}", server.local_addr());
-    server
-        .serve_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    server.serve_until(shutdown_on_signal()).await
 }

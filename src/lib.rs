@@ -65,8 +65,8 @@ pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 // Serving.
 pub use rpc_transport::testing;
 pub use rpc_transport::{
-    AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder,
-    ServerHandle, Stats,
+    shutdown_on_signal, AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig,
+    ServerConfigBuilder, ServerHandle, Stats,
 };
 
 // JSON values, for params and results.

@@ -5,11 +5,16 @@
 //! binary that is missing (a filtered `cargo test --test examples`) fails the
 //! test, saying how to build it: an example not run is never a pass.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 fn example(name: &str) -> PathBuf {
     // target/debug/deps/examples-HASH -> target/debug/examples/NAME
@@ -124,4 +129,40 @@ fn chat_answers_over_http_with_the_in_process_layer() {
         r#"{"jsonrpc":"2.0","method":"say","params":["lobby","hi"],"id":1}"#,
     );
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["result"], true);
+}
+
+/// A container stop: SIGTERM while a call runs. The call still gets its
+/// answer, then the WebSocket closes with 1001 and the process exits 0.
+#[tokio::test]
+async fn sigterm_finishes_running_calls_closes_websockets_with_1001_and_exits() {
+    let (mut server, addr, _) = start(example("spec_server"));
+    let mut socket = common::ws::connect_to(addr.parse().unwrap(), "/ws/", &[]).await;
+    let slow = r#"{"jsonrpc":"2.0","method":"slow","params":[700],"id":1}"#;
+    socket.send(Message::text(slow)).await.unwrap();
+    // Let the request arrive before the signal.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pid = server.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(sent.success());
+    let signalled = Instant::now();
+
+    let answer = common::ws::next_json(&mut socket).await;
+    assert_eq!(answer, json!({"jsonrpc": "2.0", "result": 700, "id": 1}));
+    let close = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a close frame within the shutdown timeout");
+    match close {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame with 1001, got {other:?}"),
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.0.wait();
+        (server, status)
+    })
+    .await
+    .unwrap()
+    .1
+    .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(signalled.elapsed() < Duration::from_secs(10), "{:?}", signalled.elapsed());
 }

@@ -12,6 +12,7 @@
 //! | [`cors`] | [`Cors`]: cross-origin access for browsers over HTTP (tower-http's `CorsLayer`) |
 //! | [`origin`] | [`AllowedOrigins`]: which pages may open a WebSocket |
 //! | `watchdog` | header-read and keep-alive timeouts of HTTP connections |
+//! | `signal` | [`shutdown_on_signal`]: SIGTERM or Ctrl-C, for a graceful stop |
 //! | [`stats`] | live connection counts |
 //! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
@@ -26,6 +27,7 @@ mod response;
 pub mod server;
 pub mod service;
 mod shutdown;
+mod signal;
 pub mod stats;
 pub mod testing;
 mod ticker;
@@ -38,5 +40,6 @@ pub use cors::Cors;
 pub use origin::AllowedOrigins;
 pub use server::{Listening, Server, ServerHandle};
 pub use service::RpcService;
+pub use signal::shutdown_on_signal;
 pub use stats::Stats;
 pub use tokio_tungstenite::tungstenite;
