@@ -40,6 +40,16 @@ async fn route(mut rpc: RpcService<Api>, req: Request<Incoming>) -> Result<Respo
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // Logs go to stderr, filtered by RUST_LOG (default `info`): RUST_LOG=debug
+    // shows every connection and call.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::builder()
+                .with_default_directive(tracing::Level::INFO.into())
+                .from_env_lossy(),
+        )
+        .init();
     let args: Vec<String> = std::env::args().collect();
     let addr = args
         .iter()

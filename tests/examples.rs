@@ -164,5 +164,9 @@ async fn sigterm_finishes_running_calls_closes_websockets_with_1001_and_exits() 
     .1
     .unwrap();
     assert!(status.success(), "{status}");
-    assert!(signalled.elapsed() < Duration::from_secs(10), "{:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        signalled.elapsed()
+    );
 }

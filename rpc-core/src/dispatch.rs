@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tracing::Instrument;
 
 use crate::connection::Connection;
 use crate::context::Call;
@@ -17,6 +18,7 @@ use crate::message::{self, Entry, Message, Version};
 use crate::registry::{MethodEntry, MethodTable};
 use crate::response::{self, BatchReply, Encoded};
 pub use crate::response::{Reply, StatusMapping};
+use crate::trace::CallTrace;
 
 /// Dispatches messages to a method table under a set of limits.
 #[derive(Debug)]
@@ -116,17 +118,25 @@ impl Dispatcher {
             Ok(prepared) => prepared,
             Err(answer) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
         };
+        let trace = CallTrace::start(&call);
         if method.answers_later() {
             let limit = self.time_limit(method);
-            return Answer::Pending(Box::pin(async move {
-                let out = match method.call(call.context()) {
-                    Invoked::Ready(out) => out,
-                    Invoked::Pending(future) => within(limit, &call, future).await,
-                };
-                out.map(|out| Reply::single(version, out))
-            }));
+            let span = trace.span.clone();
+            return Answer::Pending(Box::pin(
+                async move {
+                    let out = match method.call(call.context()) {
+                        Invoked::Ready(out) => out,
+                        Invoked::Pending(future) => within(limit, &call, future).await,
+                    };
+                    trace.finish(out.as_ref());
+                    out.map(|out| Reply::single(version, out))
+                }
+                .instrument(span),
+            ));
         }
-        Answer::Ready(call_now(method, &call).map(|out| Reply::single(version, out)))
+        let out = trace.span.in_scope(|| call_now(method, &call));
+        trace.finish(out.as_ref());
+        Answer::Ready(out.map(|out| Reply::single(version, out)))
     }
 
     /// Runs a batch: sync members at once, async ones concurrently; one array
@@ -142,16 +152,34 @@ impl Dispatcher {
         }
         if !calls.iter().any(|(method, _)| method.answers_later()) {
             for (method, call) in &calls {
-                out.extend(call_now(method, call));
+                let trace = CallTrace::start(call);
+                let answer = trace.span.in_scope(|| call_now(method, call));
+                trace.finish(answer.as_ref());
+                out.extend(answer);
             }
             return Answer::Ready(out.finish());
         }
         Answer::Pending(Box::pin(async move {
             let mut running = FuturesUnordered::new();
             for (method, call) in &calls {
-                match method.call(call.context()) {
-                    Invoked::Ready(answer) => out.extend(answer),
-                    Invoked::Pending(future) => running.push(within(self.time_limit(method), call, future)),
+                let trace = CallTrace::start(call);
+                match trace.span.in_scope(|| method.call(call.context())) {
+                    Invoked::Ready(answer) => {
+                        trace.finish(answer.as_ref());
+                        out.extend(answer);
+                    }
+                    Invoked::Pending(future) => {
+                        let span = trace.span.clone();
+                        let limited = within(self.time_limit(method), call, future);
+                        running.push(
+                            async move {
+                                let answer = limited.await;
+                                trace.finish(answer.as_ref());
+                                answer
+                            }
+                            .instrument(span),
+                        );
+                    }
                 }
             }
             while let Some(answer) = running.next().await {

@@ -50,6 +50,7 @@ pub mod registry;
 mod response;
 pub mod schema;
 pub mod scope;
+mod trace;
 
 pub use app::App;
 pub use client_calls::{CallLimits, ClientCallError, Delivery, PendingCalls};

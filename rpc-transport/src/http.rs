@@ -139,7 +139,13 @@ where
     H: HttpHost<C>,
 {
     let (head, body) = req.into_parts();
-    async move {
+    let span = tracing::debug_span!(
+        "connection",
+        transport = "http",
+        peer = %crate::ws::DisplayPeer(peer),
+        path = head.uri.path(),
+    );
+    let answer = async move {
         let config = host.config();
         if let Some(refused) = refuse(config, &head, &body) {
             return refused;
@@ -168,7 +174,8 @@ where
             None => plain(StatusCode::NO_CONTENT, ""),
             Some(reply) => json(reply.http_status(config.status_mapping()), reply.into_body()),
         }
-    }
+    };
+    tracing::Instrument::instrument(answer, span)
 }
 
 /// The answer to a request that goes no further: not a POST, a declared body

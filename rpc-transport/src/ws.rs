@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
@@ -158,20 +159,31 @@ where
     scope.set_subprotocol(chosen.clone());
     let on_upgrade = hyper::upgrade::on(&mut req);
     let guard = shared.stats.websocket();
-    tokio::spawn(async move {
-        let _guard = guard;
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let config = websocket_config(&shared.config);
-                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                run(socket, &app, consumer, scope, &shared).await;
+    let span = tracing::info_span!(
+        "connection",
+        transport = "websocket",
+        peer = %DisplayPeer(peer),
+        path = scope.path(),
+        channel = tracing::field::Empty,
+    );
+    tokio::spawn(Instrument::instrument(
+        async move {
+            let _guard = guard;
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let config = websocket_config(&shared.config);
+                    let socket =
+                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                    run(socket, &app, consumer, scope, &shared).await;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "WebSocket upgrade failed");
+                    consumer.disconnect(code::ABNORMAL).await;
+                }
             }
-            Err(e) => {
-                tracing::debug!(error = %e, "WebSocket upgrade failed");
-                consumer.disconnect(code::ABNORMAL).await;
-            }
-        }
-    });
+        },
+        span,
+    ));
     let mut response = plain(StatusCode::SWITCHING_PROTOCOLS, "");
     let headers = response.headers_mut();
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -185,6 +197,18 @@ where
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
     response
+}
+
+/// A peer address for logs: `-` when the transport has none.
+pub(crate) struct DisplayPeer(pub Option<SocketAddr>);
+
+impl std::fmt::Display for DisplayPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(peer) => peer.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
 type Pending<'a> = Pin<Box<dyn Future<Output = Option<Reply>> + Send + 'a>>;
@@ -230,6 +254,10 @@ pub(crate) async fn run<C, S>(
     if let Some(limit) = config.rate_limit() {
         connection = connection.with_rate_limit(limit);
     }
+    if let Some(channel) = &channel {
+        tracing::Span::current().record("channel", channel.as_str());
+    }
+    tracing::debug!("WebSocket connected");
     let Err(end) = serve(&mut socket, app, &consumer, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
@@ -247,6 +275,7 @@ pub(crate) async fn run<C, S>(
         }
         End::Lost => code::ABNORMAL,
     };
+    tracing::debug!(code, "WebSocket disconnected");
     consumer.disconnect(code).await;
     if let Some(channel) = channel {
         config.channel_layer().close_channel(&channel).await;
