@@ -6,13 +6,78 @@
 //! ```text
 //! cargo run --release --example spec_server -- --addr 127.0.0.1:0
 //! ```
+//!
+//! Flags to try the production settings (`--help` lists them); without them
+//! it serves with the defaults:
+//!
+//! ```text
+//! cargo run --example spec_server -- --token s3cret --rate-limit 20 --call-timeout 500 \
+//!     --max-connections 100 --allowed-origin https://app.example.com
+//! ```
 
-use channels_rpc::{rpc_method, shutdown_on_signal, Consumer, RpcError, Server};
+use std::num::NonZeroU32;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use channels_rpc::{
+    rpc_method, shutdown_on_signal, Consumer, ConsumerHooks, Limits, RateLimit, Reject, RpcError, Scope, Server,
+    ServerConfig,
+};
+use clap::Parser;
+
+/// The JSON-RPC specification's example methods over HTTP and WebSocket.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Where to listen (port 0: any free port; the first line printed says which).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    addr: String,
+    /// A site whose pages may open WebSockets, besides the server's own
+    /// (`https://app.example.com`, `*.example.com`); repeatable.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Open connections at most, HTTP and WebSocket together (default 10,000).
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// How long an async method may run, in milliseconds (default 60,000).
+    #[arg(long, value_name = "MS")]
+    call_timeout: Option<u64>,
+    /// Calls per second per WebSocket connection (default: unlimited).
+    #[arg(long, value_name = "CALLS_PER_SECOND")]
+    rate_limit: Option<NonZeroU32>,
+    /// Every HTTP request and WebSocket handshake must send
+    /// `Authorization: Bearer T`; without it they are answered 401.
+    #[arg(long, value_name = "T")]
+    token: Option<String>,
+}
+
+/// The token every connection must present, when `--token` is given.
+static TOKEN: OnceLock<String> = OnceLock::new();
 
 /// Serves the `spec-methods` crate's methods and its own.
 #[derive(Consumer, Default)]
-#[consumer(include(spec_methods))]
+#[consumer(include(spec_methods), hooks)]
 struct Spec;
+
+impl ConsumerHooks for Spec {
+    async fn connect(&self, scope: &mut Scope) -> Result<(), Reject> {
+        let Some(token) = TOKEN.get() else {
+            return Ok(());
+        };
+        let presented = scope.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+        match presented {
+            Some(presented) if same_secret(presented, token) => Ok(()),
+            Some(_) => Err(Reject::unauthorized("wrong token\n")),
+            None => Err(Reject::unauthorized("send Authorization: Bearer <token>\n")),
+        }
+    }
+}
+
+/// Compares without stopping at the first difference, so the time taken does
+/// not tell how much of a guess was right.
+fn same_secret(presented: &str, expected: &str) -> bool {
+    let (a, b) = (presented.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
 
 /// The seed README's method.
 #[rpc_method("mymodule.rpc.ping", consumer = Spec)]
@@ -24,16 +89,26 @@ fn seed_ping(fake_an_error: bool) -> Result<&'static str, RpcError> {
     }
 }
 
-fn addr_from_args() -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--addr")
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| "127.0.0.1:8000".to_owned())
+fn config(args: &Args) -> Result<ServerConfig, channels_rpc::ConfigError> {
+    let mut limits = Limits::default();
+    if let Some(ms) = args.call_timeout {
+        limits = limits.call_timeout(Duration::from_millis(ms));
+    }
+    let mut builder = ServerConfig::builder().limits(limits);
+    if !args.allowed_origins.is_empty() {
+        builder = builder.allowed_origins(&args.allowed_origins);
+    }
+    if let Some(n) = args.max_connections {
+        builder = builder.max_connections(n);
+    }
+    if let Some(calls) = args.rate_limit {
+        builder = builder.rate_limit(RateLimit::per_second(calls));
+    }
+    builder.build()
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Logs go to stderr, filtered by RUST_LOG (default `info`): RUST_LOG=debug
     // shows every connection and call.
     tracing_subscriber::fmt()
@@ -44,11 +119,17 @@ async fn main() -> std::io::Result<()> {
                 .from_env_lossy(),
         )
         .init();
-    let server = Server::bind(addr_from_args())
+    let args = Args::parse();
+    if let Some(token) = &args.token {
+        TOKEN.set(token.clone()).expect("set once");
+    }
+    let server = Server::bind(args.addr.as_str())
+        .config(config(&args)?)
         .websocket("/ws/", Spec::app())
         .http("/rpc/", Spec::app())
         .listen()
         .await?;
     println!("listening on {}", server.local_addr());
-    server.serve_until(shutdown_on_signal()).await
+    server.serve_until(shutdown_on_signal()).await?;
+    Ok(())
 }

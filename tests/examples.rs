@@ -44,8 +44,14 @@ impl Drop for Running {
 }
 
 fn start(path: PathBuf) -> (Running, String, BufReader<std::process::ChildStdout>) {
+    start_with(path, &[])
+}
+
+/// Starts the example with `flags` after `--addr 127.0.0.1:0`.
+fn start_with(path: PathBuf, flags: &[&str]) -> (Running, String, BufReader<std::process::ChildStdout>) {
     let mut child = Command::new(path)
         .args(["--addr", "127.0.0.1:0"])
+        .args(flags)
         .stdout(Stdio::piped())
         .spawn()
         .expect("the example starts");
@@ -62,11 +68,16 @@ fn start(path: PathBuf) -> (Running, String, BufReader<std::process::ChildStdout
 }
 
 fn post(addr: &str, body: &str) -> (u16, String) {
+    post_with(addr, "", body)
+}
+
+/// POSTs `body` with extra header lines (each ending in `\r\n`).
+fn post_with(addr: &str, headers: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "POST /rpc/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "POST /rpc/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -168,5 +179,79 @@ async fn sigterm_finishes_running_calls_closes_websockets_with_1001_and_exits() 
         signalled.elapsed() < Duration::from_secs(10),
         "{:?}",
         signalled.elapsed()
+    );
+}
+
+/// The production flags of `spec_server`, each as a client sees it.
+#[tokio::test]
+async fn spec_server_flags_token_timeout_rate_limit_origins() {
+    let flags = [
+        "--token",
+        "s3cret",
+        "--call-timeout",
+        "200",
+        "--rate-limit",
+        "1",
+        "--max-connections",
+        "50",
+        "--allowed-origin",
+        "https://app.example",
+    ];
+    let (_server, addr, _) = start_with(example("spec_server"), &flags);
+    let subtract = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
+
+    // --token: no token or a wrong one is 401 with the scheme named.
+    let (status, _) = post(&addr, subtract);
+    assert_eq!(status, 401);
+    let (status, _) = post_with(&addr, "authorization: Bearer guess\r\n", subtract);
+    assert_eq!(status, 401);
+    let bearer = "authorization: Bearer s3cret\r\n";
+    let (status, body) = post_with(&addr, bearer, subtract);
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()["result"].clone()),
+        (200, json!(19))
+    );
+    let socket_addr: std::net::SocketAddr = addr.parse().unwrap();
+    let handshake = |headers: Vec<(&'static str, &'static str)>| async move {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{socket_addr}/ws/").into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request).await
+    };
+    match handshake(vec![]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401);
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        }
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+
+    // --allowed-origin: another site's page is refused, the listed one is not.
+    let token = ("authorization", "Bearer s3cret");
+    match handshake(vec![token, ("origin", "https://evil.example")]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    let (mut socket, _) = handshake(vec![token, ("origin", "https://app.example")])
+        .await
+        .expect("allowed");
+
+    // --call-timeout: slow(1000) is cut off at 200 ms.
+    let reply = common::ws::call(
+        &mut socket,
+        r#"{"jsonrpc":"2.0","method":"slow","params":[1000],"id":2}"#,
+    )
+    .await;
+    assert_eq!(reply["error"]["code"], -32001, "{reply}");
+    assert_eq!(reply["error"]["data"]["timeout_ms"], 200, "{reply}");
+
+    // --rate-limit 1: slow() took the one token; the next call within the second is refused.
+    let reply = common::ws::call(&mut socket, subtract).await;
+    assert_eq!(reply["error"]["code"], -32002, "{reply}");
+    assert!(
+        reply["error"]["data"]["retry_after_ms"].as_u64().unwrap() > 0,
+        "{reply}"
     );
 }

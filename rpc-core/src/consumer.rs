@@ -27,6 +27,21 @@ impl Reject {
             reason: reason.into(),
         }
     }
+
+    /// Refuses with 401 Unauthorized (sent with `WWW-Authenticate: Bearer`):
+    /// the credentials are missing or wrong.
+    ///
+    /// ```
+    /// use channels_rpc::Reject;
+    ///
+    /// assert_eq!(Reject::unauthorized("no token").status, 401);
+    /// ```
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        Reject {
+            status: 401,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// A consumer: one instance per connection holds that connection's state, and

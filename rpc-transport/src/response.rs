@@ -26,5 +26,11 @@ pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Response
 pub(crate) fn rejected(reject: Reject) -> Response<ResponseBody> {
     let mut response = Response::new(Full::new(Bytes::from(reject.reason)));
     *response.status_mut() = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
+    if response.status() == StatusCode::UNAUTHORIZED {
+        // RFC 9110: a 401 names the scheme that would be accepted.
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     response
 }
