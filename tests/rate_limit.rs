@@ -98,3 +98,20 @@ async fn batch_members_and_notifications_count_and_a_refused_notification_gets_n
     assert_eq!(next_json_within(&mut socket, Duration::from_millis(100)).await, None);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_async_call_costs_one_token_like_a_sync_one() {
+    let server = start().await;
+    let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
+    for id in 0..3 {
+        let slow = format!(r#"{{"jsonrpc":"2.0","method":"slow","params":[1],"id":{id}}}"#);
+        assert_eq!(
+            call(&mut socket, &slow).await["result"],
+            1,
+            "call {id} is within the burst"
+        );
+    }
+    let slow = r#"{"jsonrpc":"2.0","method":"slow","params":[1],"id":3}"#;
+    assert_refused(&call(&mut socket, slow).await, 3);
+    server.shutdown().await.unwrap();
+}

@@ -124,6 +124,9 @@ impl Dispatcher {
             let span = trace.span.clone();
             return Answer::Pending(Box::pin(
                 async move {
+                    if let Err(refused) = admit(&call) {
+                        return refused.map(|out| Reply::single(version, out));
+                    }
                     let out = match method.call(call.context()) {
                         Invoked::Ready(out) => out,
                         Invoked::Pending(future) => within(limit, &call, future).await,
@@ -133,6 +136,9 @@ impl Dispatcher {
                 }
                 .instrument(span),
             ));
+        }
+        if let Err(refused) = admit(&call) {
+            return Answer::Ready(refused.map(|out| Reply::single(version, out)));
         }
         let out = trace.span.in_scope(|| call_now(method, &call));
         trace.finish(out.as_ref());
@@ -152,6 +158,10 @@ impl Dispatcher {
         }
         if !calls.iter().any(|(method, _)| method.answers_later()) {
             for (method, call) in &calls {
+                if let Err(refused) = admit(call) {
+                    out.extend(refused);
+                    continue;
+                }
                 let trace = CallTrace::start(call);
                 let answer = trace.span.in_scope(|| call_now(method, call));
                 trace.finish(answer.as_ref());
@@ -162,6 +172,10 @@ impl Dispatcher {
         Answer::Pending(Box::pin(async move {
             let mut running = FuturesUnordered::new();
             for (method, call) in &calls {
+                if let Err(refused) = admit(call) {
+                    out.extend(refused);
+                    continue;
+                }
                 let trace = CallTrace::start(call);
                 match trace.span.in_scope(|| method.call(call.context())) {
                     Invoked::Ready(answer) => {
@@ -203,10 +217,6 @@ impl Dispatcher {
             Entry::Invalid { version, id, error } => return Err(Some(response::error(*version, *id, error))),
         };
         let notification = request.id.is_none();
-        if let Some(Err(refused)) = connection.rate_limiter().map(|limiter| limiter.check()) {
-            tracing::debug!(method = %request.method, "over the connection's rate limit");
-            return Err((!notification).then(|| response::error(request.version, request.id, &refused)));
-        }
         let transport = connection.scope().transport();
         if request.method == DISCOVER_METHOD && self.documents.settings().is_enabled() {
             return Err((!notification).then(|| self.discover(connection, request)));
@@ -251,6 +261,21 @@ impl Dispatcher {
             .document(&self.table, connection.scope().transport(), |_| true);
         response::success(request.version, request.id, &document, 4096)
     }
+}
+
+/// Takes the call's token from its connection's rate limit, if it has one;
+/// else the answer of a refused call (`None` for a notification). Checked
+/// where a call is about to run, never when a message is only looked at: a
+/// transport may start a message twice (once to see whether it answers at
+/// once), and a call must cost one token.
+fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
+    let Some(limiter) = call.connection.rate_limiter() else {
+        return Ok(());
+    };
+    limiter.check().map_err(|refused| {
+        tracing::debug!(method = call.method, "over the connection's rate limit");
+        call.id.map(|id| response::error(call.version, Some(id), &refused))
+    })
 }
 
 /// Runs a method's future for at most `limit`; past it, the future is dropped
