@@ -128,8 +128,12 @@ impl RedisLayerBuilder {
         self
     }
 
-    /// How long one layer operation may take before it fails with
-    /// [`LayerError::Unavailable`] (default 2 s; at least 1 ms).
+    /// How long one layer operation (a send, a group send, a group add or
+    /// discard, a reconnection) may take before it fails with
+    /// [`LayerError::Unavailable`] (default [`RedisLayer::DEFAULT_TIMEOUT`],
+    /// 2 s; at least 1 ms), so a Redis that answers slowly or not at all
+    /// never holds a caller longer. A command that Redis had already been
+    /// sent when it timed out may still take effect once Redis catches up.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
@@ -194,7 +198,7 @@ impl RedisLayer {
     pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(60);
     /// One day, channels_redis' default `group_expiry`.
     pub const DEFAULT_GROUP_EXPIRY: Duration = Duration::from_secs(86_400);
-    /// 2 s per layer operation.
+    /// 2 s per layer operation: see [`RedisLayerBuilder::timeout`].
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
     /// Settings for a layer compatible with `channels_redis.core.RedisChannelLayer`
