@@ -6,11 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use channels_rpc::{json, ChannelLayer, LayerError, RedisLayer, Server, ServerConfig, ServerHandle, Value};
+use channels_rpc::{json, ChannelLayer, LayerError, RedisLayer, ServerHandle, Value};
 use common::redis::RedisServer;
 use common::server::{channel_of, serve, until};
 use common::ws::{call, chat_message, connect_to, joined, next_json, next_json_within};
-use common::Everyone;
 use rpc_core::Inbox;
 use rpc_redis::Flavor;
 
@@ -162,13 +161,7 @@ async fn a_layer_built_while_redis_is_down_serves_calls() {
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let server = Server::bind("127.0.0.1:0")
-        .config(ServerConfig::builder().channel_layer(layer.clone()).build().unwrap())
-        .websocket("/ws/", Everyone::app())
-        .listen()
-        .await
-        .unwrap()
-        .spawn();
+    let server = serve(layer.clone()).await;
     let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
     assert_eq!(
         call(&mut socket, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await["result"],
