@@ -8,15 +8,13 @@
 
 use std::env;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+
+use build_probe::{runs, services_required, watch_python_packages};
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_redis)");
     println!("cargo::rustc-check-cfg=cfg(has_channels_redis)");
-    println!("cargo::rerun-if-env-changed=PATH");
-    println!("cargo::rerun-if-env-changed=CHANNELS_RPC_REQUIRE_SERVICES");
-    println!("cargo::rerun-if-changed=build.rs");
-    let required = env::var("CHANNELS_RPC_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+    let required = services_required();
 
     let redis = on_path("redis-server");
     match &redis {
@@ -34,11 +32,8 @@ fn main() {
         }
     }
 
-    // Installing a package changes its directory: rerun then.
-    for dir in python_site_dirs() {
-        println!("cargo::rerun-if-changed={}", dir.display());
-    }
-    if redis.is_some() && python_imports("import channels_redis.pubsub, channels, django") {
+    watch_python_packages();
+    if redis.is_some() && runs("python3", &["-c", "import channels_redis.pubsub, channels, django"]) {
         println!("cargo::rustc-cfg=has_channels_redis");
     } else if required {
         panic!("python3 cannot import channels_redis with redis-server present (pip install channels_redis)");
@@ -54,28 +49,4 @@ fn on_path(name: &str) -> Option<PathBuf> {
         let candidate = dir.join(name);
         candidate.is_file().then_some(candidate)
     })
-}
-
-fn python_imports(statement: &str) -> bool {
-    Command::new("python3")
-        .args(["-c", statement])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn python_site_dirs() -> Vec<PathBuf> {
-    let Ok(out) = Command::new("python3")
-        .args(["-c", "import site; print('\\n'.join(site.getsitepackages()))"])
-        .stderr(Stdio::null())
-        .output()
-    else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
-        .collect()
 }
