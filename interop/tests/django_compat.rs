@@ -20,7 +20,6 @@ async fn rust_server(redis: &RedisServer) -> ServerHandle {
     serve(RedisLayer::builder(redis.url()).build().unwrap()).await
 }
 
-
 #[cfg_attr(
     not(has_channels_redis),
     ignore = "needs redis-server and python3 with channels_redis (pip install channels_redis==4.3.0), which .ci/run installs"

@@ -417,7 +417,14 @@ async fn foreign_and_undecodable_messages_are_dropped_not_fatal() {
         Some(&other_prefix),
     )
     .await;
-    peer::send(CORE, &hosts, &[&inbox.name], &json!({"type": "other.app"}), Some(&other_prefix)).await;
+    peer::send(
+        CORE,
+        &hosts,
+        &[&inbox.name],
+        &json!({"type": "other.app"}),
+        Some(&other_prefix),
+    )
+    .await;
     // A message of another type than rpc.notification, as Django apps send them.
     peer::send(
         CORE,

@@ -361,7 +361,10 @@ async fn slow_redis_bounds_each_operation(flavor: Flavor) {
         "the default timeout bounds a group send: {took:?}"
     );
 
-    let operations: [(&str, std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>>); 3] = [
+    let operations: [(
+        &str,
+        std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>>,
+    ); 3] = [
         ("group_send", Box::pin(layer.group_send("room", json!({"type": "t"})))),
         ("send", Box::pin(layer.send(&channel, json!({"type": "t"})))),
         ("group_add", Box::pin(layer.group_add("new.room", &listener.name))),
@@ -370,7 +373,11 @@ async fn slow_redis_bounds_each_operation(flavor: Flavor) {
         let started = Instant::now();
         let result: Result<(), LayerError> = operation.await;
         assert!(matches!(result, Err(LayerError::Unavailable(_))), "{name}: {result:?}");
-        assert!(started.elapsed() < timeout + slack, "{name} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < timeout + slack,
+            "{name} took {:?}",
+            started.elapsed()
+        );
     }
     let started = Instant::now();
     assert_eq!(
@@ -390,7 +397,9 @@ async fn slow_redis_bounds_each_operation(flavor: Flavor) {
         started.elapsed()
     );
 
-    tokio::task::spawn_blocking(move || asleep.join().unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || asleep.join().unwrap())
+        .await
+        .unwrap();
     until_delivered(&layer, "listeners", &mut listener).await;
     layer
         .group_send("room", json!({"type": "rpc.notification", "method": "m", "params": []}))
@@ -447,7 +456,13 @@ async fn pubsub_drops_foreign_bytes_and_keeps_delivering() {
     other.group_send("room", json!({"type": "other.app"})).await.unwrap();
     layer.group_send("room", json!({"type": "after"})).await.unwrap();
     layer.send(&inbox.name, json!({"type": "direct"})).await.unwrap();
-    assert_eq!(within(&mut inbox, Duration::from_secs(5)).await, Some(json!({"type": "after"})));
-    assert_eq!(within(&mut inbox, Duration::from_secs(5)).await, Some(json!({"type": "direct"})));
+    assert_eq!(
+        within(&mut inbox, Duration::from_secs(5)).await,
+        Some(json!({"type": "after"}))
+    );
+    assert_eq!(
+        within(&mut inbox, Duration::from_secs(5)).await,
+        Some(json!({"type": "direct"}))
+    );
     assert_eq!(within(&mut inbox, Duration::from_millis(200)).await, None);
 }

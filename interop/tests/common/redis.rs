@@ -131,7 +131,10 @@ impl RedisServer {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("redis is up");
         let seconds = format!("{:.3}", pause.as_secs_f64());
-        let request = format!("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${}\r\n{seconds}\r\n", seconds.len());
+        let request = format!(
+            "*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${}\r\n{seconds}\r\n",
+            seconds.len()
+        );
         stream.write_all(request.as_bytes()).unwrap();
         stream.set_read_timeout(Some(pause + Duration::from_secs(10))).unwrap();
         // The server reads the command at once; leave it that moment.
