@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod codec;
 mod connection;
 mod core;
 mod hosts;
