@@ -99,7 +99,8 @@ mod tests {
     fn a_token_python_sealed_opens() {
         // Fernet(urlsafe_b64encode(sha256(b"secret").digest())).encrypt(b"\x81\xa4type\xa1x"),
         // made with Python's cryptography; too old for any ttl.
-        let token = b"gAAAAABrEBh9PQzkCp2gWSsQRasqmkeeqIMULsxDs990DY3d-Q_fk7NAAudnzjFebBvAp-OwsIkfMP_iLwgMXnNbRIcvUsMquw==";
+        let token =
+            b"gAAAAABrEBh9PQzkCp2gWSsQRasqmkeeqIMULsxDs990DY3d-Q_fk7NAAudnzjFebBvAp-OwsIkfMP_iLwgMXnNbRIcvUsMquw==";
         let secret = Codec::encrypted(&[b"secret".to_vec()], None);
         assert_eq!(secret.open(token).as_deref(), Some(&b"\x81\xa4type\xa1x"[..]));
         assert_eq!(Codec::encrypted(&[b"other".to_vec()], None).open(token), None);
