@@ -1,22 +1,23 @@
 //! Finds the real services the interop tests need, so that a test whose
 //! service is missing shows as ignored rather than passing:
 //! - `cfg(has_redis)`: `redis-server` is on the PATH;
-//! - `cfg(has_channels_redis)`: `python3` imports channels_redis, channels and django.
+//! - `cfg(has_channels_redis)`: `python3` imports channels_redis, channels and django;
+//! - `cfg(has_channels_redis_crypto)`: also `cryptography`, for channels_redis'
+//!   `symmetric_encryption_keys` (`pip install "channels_redis[cryptography]"`).
 //!
 //! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing service
 //! fails the build instead.
 
 use std::env;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+
+use build_probe::{runs, services_required, watch_python_packages};
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_redis)");
     println!("cargo::rustc-check-cfg=cfg(has_channels_redis)");
-    println!("cargo::rerun-if-env-changed=PATH");
-    println!("cargo::rerun-if-env-changed=CHANNELS_RPC_REQUIRE_SERVICES");
-    println!("cargo::rerun-if-changed=build.rs");
-    let required = env::var("CHANNELS_RPC_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+    println!("cargo::rustc-check-cfg=cfg(has_channels_redis_crypto)");
+    let required = services_required();
 
     let redis = on_path("redis-server");
     match &redis {
@@ -34,16 +35,22 @@ fn main() {
         }
     }
 
-    // Installing a package changes its directory: rerun then.
-    for dir in python_site_dirs() {
-        println!("cargo::rerun-if-changed={}", dir.display());
-    }
-    if redis.is_some() && python_imports("import channels_redis.pubsub, channels, django") {
+    watch_python_packages();
+    if redis.is_some() && runs("python3", &["-c", "import channels_redis.pubsub, channels, django"]) {
         println!("cargo::rustc-cfg=has_channels_redis");
     } else if required {
         panic!("python3 cannot import channels_redis with redis-server present (pip install channels_redis)");
     } else {
         println!("cargo::warning=python3 with channels_redis not found: the Django compatibility tests are ignored");
+    }
+    if redis.is_some() && runs("python3", &["-c", "import channels_redis, cryptography.fernet"]) {
+        println!("cargo::rustc-cfg=has_channels_redis_crypto");
+    } else if required {
+        panic!("python3 cannot import cryptography for channels_redis' encryption (pip install \"channels_redis[cryptography]\")");
+    } else {
+        println!(
+            "cargo::warning=python3 with cryptography not found: the encrypted Django compatibility tests are ignored"
+        );
     }
 }
 
@@ -54,28 +61,4 @@ fn on_path(name: &str) -> Option<PathBuf> {
         let candidate = dir.join(name);
         candidate.is_file().then_some(candidate)
     })
-}
-
-fn python_imports(statement: &str) -> bool {
-    Command::new("python3")
-        .args(["-c", statement])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn python_site_dirs() -> Vec<PathBuf> {
-    let Ok(out) = Command::new("python3")
-        .args(["-c", "import site; print('\\n'.join(site.getsitepackages()))"])
-        .stderr(Stdio::null())
-        .output()
-    else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
-        .collect()
 }

@@ -10,27 +10,14 @@ mod common;
 
 use std::time::Duration;
 
-use channels_rpc::{json, rpc_method, ChannelLayer, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle};
+use channels_rpc::{json, ChannelLayer, RedisLayer, ServerHandle};
 use common::peer::{self, Peer};
 use common::redis::{urls, RedisServer};
+use common::server::{channel_of, serve};
 use common::ws::{call, connect_to, next_json, next_json_within};
-use common::Everyone;
-
-/// This connection's channel name, for peers to `send` to.
-#[rpc_method]
-fn my_channel(ctx: &RpcContext) -> Option<String> {
-    ctx.channel_name().map(str::to_owned)
-}
 
 async fn rust_server(redis: &RedisServer) -> ServerHandle {
-    let layer = RedisLayer::builder(redis.url()).build().unwrap();
-    Server::bind("127.0.0.1:0")
-        .config(ServerConfig::builder().channel_layer(layer).build().unwrap())
-        .websocket("/ws/", Everyone::app())
-        .listen()
-        .await
-        .unwrap()
-        .spawn()
+    serve(RedisLayer::builder(redis.url()).build().unwrap()).await
 }
 
 #[cfg_attr(
@@ -59,11 +46,7 @@ async fn django_group_send_reaches_rust_consumers() {
     );
 
     // Channels' `send` to one channel: the Rust connection's own name.
-    let channel = call(&mut socket, r#"{"jsonrpc":"2.0","method":"my_channel","id":2}"#).await["result"].clone();
-    let channel = channel
-        .as_str()
-        .expect("a WebSocket connection has a channel")
-        .to_owned();
+    let channel = channel_of(&mut socket).await;
     assert!(channel.starts_with("asgispecific."), "{channel}");
     let direct = json!({"type": "rpc.notification", "method": "direct", "params": ["just you"]});
     assert_eq!(

@@ -10,41 +10,15 @@ mod common;
 
 use std::time::Duration;
 
-use channels_rpc::{
-    json, rpc_method, ChannelLayer, LayerError, RedisLayer, RpcContext, Server, ServerConfig, ServerHandle, Value,
-};
+use channels_rpc::{json, ChannelLayer, LayerError, RedisLayer, Value};
 use common::peer::{self, Peer};
 use common::redis::{urls, RedisServer};
-use common::ws::{call, connect_to, joined, next_json, Socket};
-use common::Everyone;
+use common::server::{channel_of, serve, until};
+use common::ws::{call, connect_to, joined, next_json};
 use rpc_core::Inbox;
 use rpc_redis::{non_local_name, shard_index};
 
-/// This connection's channel name, for peers to `send` to.
-#[rpc_method]
-fn my_channel(ctx: &RpcContext) -> Option<String> {
-    ctx.channel_name().map(str::to_owned)
-}
-
 const CORE: &str = "core";
-
-async fn server_on(layer: std::sync::Arc<RedisLayer>) -> ServerHandle {
-    Server::bind("127.0.0.1:0")
-        .config(ServerConfig::builder().channel_layer(layer).build().unwrap())
-        .websocket("/ws/", Everyone::app())
-        .listen()
-        .await
-        .unwrap()
-        .spawn()
-}
-
-async fn channel_of(socket: &mut Socket) -> String {
-    let reply = call(socket, r#"{"jsonrpc":"2.0","method":"my_channel","id":"c"}"#).await;
-    reply["result"]
-        .as_str()
-        .expect("a WebSocket connection has a channel")
-        .to_owned()
-}
 
 fn notification(method: &str, params: Value) -> Value {
     json!({"type": "rpc.notification", "method": method, "params": params})
@@ -77,7 +51,7 @@ fn misplaced_by_channels_redis(channel: &str, hosts: usize) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn django_group_send_and_send_reach_rust_connections() {
     let redis = RedisServer::start();
-    let server = server_on(RedisLayer::core(redis.url()).build().unwrap()).await;
+    let server = serve(RedisLayer::core(redis.url()).build().unwrap()).await;
     let mut socket = joined(server.local_addr(), "room").await;
     let channel = channel_of(&mut socket).await;
     assert!(channel.starts_with("specific.") && channel.contains('!'), "{channel}");
@@ -113,7 +87,7 @@ async fn django_group_send_and_send_reach_rust_connections() {
 async fn rust_group_send_and_send_reach_a_django_consumer_handler() {
     let redis = RedisServer::start();
     let hosts = [redis.url()];
-    let server = server_on(RedisLayer::core(redis.url()).build().unwrap()).await;
+    let server = serve(RedisLayer::core(redis.url()).build().unwrap()).await;
     let (mut django, names) = Peer::listen(CORE, &hosts, "room", 1, 2).await;
     assert_eq!(redis.zmembers("asgi:group:room"), names, "channels_redis' group_add");
 
@@ -152,7 +126,7 @@ async fn rust_group_send_and_send_reach_a_django_consumer_handler() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leave_and_disconnect_remove_the_member() {
     let redis = RedisServer::start();
-    let server = server_on(RedisLayer::core(redis.url()).build().unwrap()).await;
+    let server = serve(RedisLayer::core(redis.url()).build().unwrap()).await;
     let mut socket = joined(server.local_addr(), "lobby").await;
     let channel = channel_of(&mut socket).await;
     let key = "asgi:group:lobby";
@@ -178,14 +152,7 @@ async fn leave_and_disconnect_remove_the_member() {
     assert_eq!(joined_again["result"], true);
     assert_eq!(redis.zmembers(key), [channel]);
     socket.close(None).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !redis.zmembers(key).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the closed connection is still a member"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the closed connection to leave", || redis.zmembers(key).is_empty()).await;
     server.shutdown().await.unwrap();
 }
 
@@ -440,6 +407,24 @@ async fn foreign_and_undecodable_messages_are_dropped_not_fatal() {
     for (score, body) in &junk {
         redis.query::<i64>(redis::cmd("ZADD").arg(&process_key).arg(*score).arg(body.as_slice()));
     }
+    // The same group and channel under another prefix are another application's.
+    layer.group_add("room", &inbox.name).await.unwrap();
+    let other_prefix = json!({"prefix": "other"});
+    peer::run(
+        CORE,
+        &hosts,
+        &["group_send", "room", r#"{"type": "other.app"}"#],
+        Some(&other_prefix),
+    )
+    .await;
+    peer::send(
+        CORE,
+        &hosts,
+        &[&inbox.name],
+        &json!({"type": "other.app"}),
+        Some(&other_prefix),
+    )
+    .await;
     // A message of another type than rpc.notification, as Django apps send them.
     peer::send(
         CORE,

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use rpc_core::{ChannelLayer, Inbox, LayerError};
 use serde_json::Value;
 
+use crate::codec::Codec;
 use crate::core::{Capacities, CoreLayer};
 use crate::hosts::IntoHosts;
 use crate::pubsub::PubSubLayer;
@@ -58,6 +59,8 @@ pub struct RedisLayerBuilder {
     expiry: Duration,
     group_expiry: Duration,
     timeout: Duration,
+    #[cfg(feature = "symmetric-encryption")]
+    symmetric_encryption_keys: Vec<Vec<u8>>,
 }
 
 /// The settings both layers read, checked.
@@ -71,6 +74,8 @@ pub(crate) struct Settings {
     pub(crate) expiry_secs: u64,
     pub(crate) group_expiry_secs: u64,
     pub(crate) timeout: Duration,
+    /// Plain, or sealed with the deployment's keys.
+    pub(crate) codec: Codec,
 }
 
 impl RedisLayerBuilder {
@@ -84,6 +89,8 @@ impl RedisLayerBuilder {
             expiry: RedisLayer::DEFAULT_EXPIRY,
             group_expiry: RedisLayer::DEFAULT_GROUP_EXPIRY,
             timeout: RedisLayer::DEFAULT_TIMEOUT,
+            #[cfg(feature = "symmetric-encryption")]
+            symmetric_encryption_keys: Vec::new(),
         }
     }
 
@@ -128,11 +135,53 @@ impl RedisLayerBuilder {
         self
     }
 
-    /// How long one layer operation may take before it fails with
-    /// [`LayerError::Unavailable`] (default 2 s; at least 1 ms).
+    /// How long one layer operation (a send, a group send, a group add or
+    /// discard, a reconnection) may take before it fails with
+    /// [`LayerError::Unavailable`] (default [`RedisLayer::DEFAULT_TIMEOUT`],
+    /// 2 s; at least 1 ms), so a Redis that answers slowly or not at all
+    /// never holds a caller longer. A command that Redis had already been
+    /// sent when it timed out may still take effect once Redis catches up.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
+    }
+
+    /// channels_redis' `symmetric_encryption_keys` (feature
+    /// `symmetric-encryption`): message bodies are sealed with Fernet as
+    /// channels_redis seals them, the first key encrypting and every key
+    /// decrypting, so keys rotate as in Django: put the new key first
+    /// everywhere, and drop the old one once no process encrypts with it.
+    /// Give the same keys as Django's `CONFIG`; messages that open with none
+    /// of them are dropped with a warning. No key (the default) is no
+    /// encryption. With the core layer a token older than `expiry` + 10 s is
+    /// refused, as channels_redis refuses it.
+    ///
+    /// ```no_run
+    /// # let _rt = tokio::runtime::Runtime::new().unwrap();
+    /// # let _guard = _rt.enter();
+    /// // "CONFIG": {"hosts": [...], "symmetric_encryption_keys": ["new secret", "old secret"]}
+    /// let layer = rpc_redis::RedisLayer::core("redis://127.0.0.1:6379")
+    ///     .symmetric_encryption_keys(["new secret", "old secret"])
+    ///     .build();
+    /// ```
+    #[cfg(feature = "symmetric-encryption")]
+    pub fn symmetric_encryption_keys<K: AsRef<[u8]>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        self.symmetric_encryption_keys = keys.into_iter().map(|k| k.as_ref().to_vec()).collect();
+        self
+    }
+
+    fn codec(&self, expiry_secs: u64) -> Codec {
+        #[cfg(feature = "symmetric-encryption")]
+        {
+            // channels_redis gives its serializer the core layer's expiry, not the pub/sub layer's.
+            let ttl = (self.flavor == Flavor::Core).then_some(expiry_secs + 10);
+            Codec::encrypted(&self.symmetric_encryption_keys, ttl)
+        }
+        #[cfg(not(feature = "symmetric-encryption"))]
+        {
+            let _ = expiry_secs;
+            Codec::default()
+        }
     }
 
     /// The layer. It connects lazily, so a server starts even while Redis is
@@ -142,12 +191,14 @@ impl RedisLayerBuilder {
         if self.hosts.is_empty() {
             return Err(LayerError::Unavailable("no Redis host given".to_owned()));
         }
+        let expiry_secs = self.expiry.as_secs().max(1);
         let settings = Settings {
+            codec: self.codec(expiry_secs),
             capacities: Capacities::new(self.capacity, &self.channel_capacity)?,
             hosts: self.hosts,
             prefix: self.prefix,
             capacity: self.capacity,
-            expiry_secs: self.expiry.as_secs().max(1),
+            expiry_secs,
             group_expiry_secs: self.group_expiry.as_secs().max(1),
             timeout: self.timeout,
         };
@@ -194,7 +245,7 @@ impl RedisLayer {
     pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(60);
     /// One day, channels_redis' default `group_expiry`.
     pub const DEFAULT_GROUP_EXPIRY: Duration = Duration::from_secs(86_400);
-    /// 2 s per layer operation.
+    /// 2 s per layer operation: see [`RedisLayerBuilder::timeout`].
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
     /// Settings for a layer compatible with `channels_redis.core.RedisChannelLayer`

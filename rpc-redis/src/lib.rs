@@ -41,10 +41,16 @@
 //! receive loops pop again, the pub/sub layer subscribes again to every group
 //! and channel it still has members for. Messages that are not a layer's
 //! (other applications, other prefixes, undecodable bytes) are dropped with a
-//! warning.
+//! warning. Each operation is bounded by the layer's timeout
+//! ([`RedisLayer::DEFAULT_TIMEOUT`], or [`RedisLayerBuilder::timeout`]).
+//!
+//! With the cargo feature `symmetric-encryption`,
+//! `RedisLayerBuilder::symmetric_encryption_keys` seals message bodies with
+//! Fernet as channels_redis' `symmetric_encryption_keys` does.
 #![deny(missing_docs)]
 
 mod builder;
+mod codec;
 mod connection;
 mod core;
 mod hosts;

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
 use crate::builder::Settings;
+use crate::codec::Codec;
 use crate::connection::{connect, query, Backoff};
 use crate::shard::shard_index;
 use crate::wire::{decode, encode, group_channel};
@@ -39,6 +40,7 @@ struct Shard {
 #[derive(Debug)]
 struct Routes {
     prefix: String,
+    codec: Codec,
     group_prefix: String,
     hosts: usize,
     router: LocalRouter,
@@ -59,7 +61,7 @@ impl Routes {
     }
 
     fn deliver(&self, redis_channel: &str, payload: &[u8]) {
-        let Some(message) = decode(payload) else {
+        let Some(message) = self.codec.open(payload).and_then(|packed| decode(&packed)) else {
             tracing::warn!(channel = redis_channel, "undecodable message dropped");
             return;
         };
@@ -91,6 +93,7 @@ impl PubSubLayer {
         let routes = Arc::new(Routes {
             group_prefix: group_channel(&settings.prefix, ""),
             prefix: settings.prefix,
+            codec: settings.codec,
             hosts: settings.hosts.len(),
             router: LocalRouter::new(settings.capacity),
         });
@@ -127,7 +130,9 @@ impl PubSubLayer {
     async fn publish(&self, redis_channel: String, message: &Value) -> Result<(), LayerError> {
         check_message(message)?;
         let mut command = redis::cmd("PUBLISH");
-        command.arg(&redis_channel).arg(encode(message)?);
+        command
+            .arg(&redis_channel)
+            .arg(self.routes.codec.seal(encode(message)?));
         query::<()>(&self.shard(&redis_channel).connection, self.timeout, command).await
     }
 

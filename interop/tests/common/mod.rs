@@ -7,5 +7,6 @@ mod shared;
 
 pub mod peer;
 pub mod redis;
+pub mod server;
 
 pub use shared::*;

@@ -53,11 +53,23 @@ impl Peer {
         count: usize,
         expect: usize,
     ) -> (Peer, Vec<String>) {
+        Self::listen_with(layer, hosts, group, count, expect, None).await
+    }
+
+    /// [`Peer::listen`] with more `CONFIG` entries.
+    pub async fn listen_with(
+        layer: &str,
+        hosts: &[String],
+        group: &str,
+        count: usize,
+        expect: usize,
+        config: Option<&Value>,
+    ) -> (Peer, Vec<String>) {
         let mut peer = Peer::spawn(
             layer,
             hosts,
             &["listen", group, &count.to_string(), &expect.to_string()],
-            None,
+            config,
         );
         let ready = peer.line().await;
         let mut words = ready.split(' ');

@@ -50,7 +50,9 @@ impl RedisServer {
         let mut command = Command::new("redis-server");
         command
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--protected-mode", "yes"]);
+            .args(["--save", "", "--protected-mode", "yes"])
+            // `DEBUG SLEEP` for the slow-Redis tests, from loopback only.
+            .args(["--enable-debug-command", "local"]);
         match &self.persist_in {
             Some(dir) => command
                 .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
@@ -120,6 +122,28 @@ impl RedisServer {
             }
         }
         String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// Makes the server answer nothing for `pause` (`DEBUG SLEEP`, which
+    /// blocks every client), starting now; joining the thread waits for it
+    /// to answer again.
+    pub fn sleep_for(&self, pause: Duration) -> std::thread::JoinHandle<()> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("redis is up");
+        let seconds = format!("{:.3}", pause.as_secs_f64());
+        let request = format!(
+            "*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${}\r\n{seconds}\r\n",
+            seconds.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.set_read_timeout(Some(pause + Duration::from_secs(10))).unwrap();
+        // The server reads the command at once; leave it that moment.
+        std::thread::sleep(Duration::from_millis(50));
+        std::thread::spawn(move || {
+            let mut answer = [0u8; 5];
+            stream.read_exact(&mut answer).expect("redis answers after its sleep");
+            assert_eq!(&answer, b"+OK\r\n", "DEBUG SLEEP is enabled");
+        })
     }
 
     /// How many subscribers a Redis pub/sub channel has.

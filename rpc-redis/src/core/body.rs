@@ -5,6 +5,7 @@
 use rpc_core::LayerError;
 use serde_json::{Map, Value};
 
+use crate::codec::Codec;
 use crate::wire;
 
 /// The reserved field routing a message to process-local channels: a string
@@ -23,19 +24,19 @@ pub(crate) fn into_object(message: Value) -> Result<Map<String, Value>, LayerErr
     }
 }
 
-/// A stored message: random prefix, then msgpack.
-pub(crate) fn encode(message: &Map<String, Value>) -> Result<Vec<u8>, LayerError> {
-    let packed = rmp_serde::to_vec(message).map_err(|_| LayerError::InvalidMessage)?;
-    let mut body = Vec::with_capacity(RANDOM_PREFIX_LENGTH + packed.len());
+/// A stored message: random prefix, then msgpack, sealed by `codec`.
+pub(crate) fn encode(message: &Map<String, Value>, codec: &Codec) -> Result<Vec<u8>, LayerError> {
+    let sealed = codec.seal(rmp_serde::to_vec(message).map_err(|_| LayerError::InvalidMessage)?);
+    let mut body = Vec::with_capacity(RANDOM_PREFIX_LENGTH + sealed.len());
     body.extend_from_slice(&rand::random::<[u8; RANDOM_PREFIX_LENGTH]>());
-    body.extend_from_slice(&packed);
+    body.extend_from_slice(&sealed);
     Ok(body)
 }
 
 /// A received message and the local channels it is for; `None` when the
 /// bytes are not a channels_redis message for process-local channels.
-pub(crate) fn decode(body: &[u8]) -> Option<(Vec<String>, Value)> {
-    let mut message = wire::decode(body.get(RANDOM_PREFIX_LENGTH..)?)?;
+pub(crate) fn decode(body: &[u8], codec: &Codec) -> Option<(Vec<String>, Value)> {
+    let mut message = wire::decode(&codec.open(body.get(RANDOM_PREFIX_LENGTH..)?)?)?;
     let channels = match message.as_object_mut()?.remove(ASGI_CHANNEL)? {
         Value::String(channel) => vec![channel],
         Value::Array(channels) => channels
@@ -59,8 +60,8 @@ mod tests {
     fn round_trip_and_layout() {
         let mut message = into_object(json!({"type": "x"})).unwrap();
         message.insert(ASGI_CHANNEL.to_owned(), json!(["a!1", "a!2"]));
-        let one = encode(&message).unwrap();
-        let two = encode(&message).unwrap();
+        let one = encode(&message, &Codec::default()).unwrap();
+        let two = encode(&message, &Codec::default()).unwrap();
         // Python's msgpack.packb({"__asgi_channel__": ["a!1", "a!2"], "type": "x"})
         // (serde_json's map writes its keys sorted; msgpack readers take any order).
         assert_eq!(
@@ -73,7 +74,7 @@ mod tests {
             "random prefixes differ"
         );
         assert_eq!(
-            decode(&one),
+            decode(&one, &Codec::default()),
             Some((vec!["a!1".to_owned(), "a!2".to_owned()], json!({"type": "x"})))
         );
     }
@@ -84,15 +85,15 @@ mod tests {
             into_object(json!({"type": "x", "__asgi_channel__": "c"})),
             Err(LayerError::InvalidMessage)
         );
-        assert_eq!(decode(b"short"), None);
+        assert_eq!(decode(b"short", &Codec::default()), None);
         let mut no_channel = vec![0; RANDOM_PREFIX_LENGTH];
         no_channel.extend_from_slice(b"\x81\xa4type\xa1x");
-        assert_eq!(decode(&no_channel), None);
+        assert_eq!(decode(&no_channel, &Codec::default()), None);
         let mut bad_channel = vec![0; RANDOM_PREFIX_LENGTH];
         bad_channel.extend_from_slice(b"\x82\xa4type\xa1x\xb0__asgi_channel__\x91\x01");
-        assert_eq!(decode(&bad_channel), None);
+        assert_eq!(decode(&bad_channel, &Codec::default()), None);
         let mut garbage = vec![0; RANDOM_PREFIX_LENGTH];
         garbage.extend_from_slice(b"\xc1\xc1");
-        assert_eq!(decode(&garbage), None);
+        assert_eq!(decode(&garbage, &Codec::default()), None);
     }
 }

@@ -229,7 +229,7 @@ impl Inner {
         for target in targets {
             let mut addressed = message.clone();
             addressed.insert(body::ASGI_CHANNEL.to_owned(), Value::from(target.channels.clone()));
-            eval.arg(body::encode(&addressed)?);
+            eval.arg(body::encode(&addressed, &self.settings.codec)?);
         }
         for target in targets {
             eval.arg(target.capacity);
@@ -279,7 +279,7 @@ impl Inner {
             .arg(Self::older_than(self.settings.expiry_secs))
             .arg(self.settings.capacities.of(channel))
             .arg(now())
-            .arg(body::encode(&message)?)
+            .arg(body::encode(&message, &self.settings.codec)?)
             .arg(self.settings.expiry_secs);
         let full: i64 = query(&self.hosts[host], self.settings.timeout, command).await?;
         if full == 1 {

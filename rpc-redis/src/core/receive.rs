@@ -81,7 +81,7 @@ impl Inner {
             tracing::debug!("expired message dropped");
             return;
         }
-        let Some((channels, message)) = body::decode(popped) else {
+        let Some((channels, message)) = body::decode(popped, &self.settings.codec) else {
             tracing::warn!(key = %self.process_key, "undecodable message dropped");
             return;
         };
