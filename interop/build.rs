@@ -8,10 +8,7 @@
 //! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing service
 //! fails the build instead.
 
-use std::env;
-use std::path::PathBuf;
-
-use build_probe::{runs, services_required, watch_python_packages};
+use build_probe::{on_path, runs, services_required, watch_path_dirs, watch_python_packages};
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_redis)");
@@ -28,9 +25,7 @@ fn main() {
         None if required => panic!("redis-server is not on the PATH (apt-get install redis-server)"),
         None => {
             // Installing it changes one of these directories: rerun then.
-            for dir in env::split_paths(&env::var_os("PATH").unwrap_or_default()).filter(|d| d.is_dir()) {
-                println!("cargo::rerun-if-changed={}", dir.display());
-            }
+            watch_path_dirs();
             println!("cargo::warning=redis-server not found: the Redis tests are ignored");
         }
     }
@@ -52,13 +47,4 @@ fn main() {
             "cargo::warning=python3 with cryptography not found: the encrypted Django compatibility tests are ignored"
         );
     }
-}
-
-/// The executable `name` in one of the PATH's directories, which are watched too.
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path).find_map(|dir| {
-        let candidate = dir.join(name);
-        candidate.is_file().then_some(candidate)
-    })
 }

@@ -9,9 +9,10 @@
 //! With `CHANNELS_RPC_REQUIRE_SERVICES=1` (set by `.ci/run`) a missing tool
 //! fails the build instead.
 
-use std::env;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+use build_probe::{on_path, services_required, watch_path_dirs};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -19,13 +20,11 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_node)");
     println!("cargo::rustc-check-cfg=cfg(has_chromium)");
     println!("cargo::rustc-check-cfg=cfg(has_typescript)");
-    println!("cargo::rerun-if-env-changed=PATH");
-    println!("cargo::rerun-if-env-changed=CHANNELS_RPC_REQUIRE_SERVICES");
-    println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed={CHROMIUM}");
     println!("cargo::rerun-if-changed=node_modules");
-    let required = env::var("CHANNELS_RPC_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-    watch_path();
+    let required = services_required();
+    // Installing a tool changes one of the PATH's directories: rerun then.
+    watch_path_dirs();
 
     let node = node_major().is_some_and(|major| major >= 20);
     if node {
@@ -47,7 +46,7 @@ fn main() {
 
     let playwright = Path::new("node_modules/playwright-core/package.json").is_file();
     let chromium = Path::new(CHROMIUM).is_file();
-    let redis = on_path("redis-server");
+    let redis = on_path("redis-server").is_some();
     if node && playwright && chromium && redis {
         println!("cargo::rustc-cfg=has_chromium");
     } else {
@@ -72,16 +71,4 @@ fn node_major() -> Option<u32> {
     let out = Command::new("node").arg("--version").output().ok()?;
     let version = String::from_utf8(out.stdout).ok()?;
     version.trim().strip_prefix('v')?.split('.').next()?.parse().ok()
-}
-
-fn on_path(name: &str) -> bool {
-    env::var_os("PATH").is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(name).is_file()))
-}
-
-/// Installing a tool changes one of the PATH's directories: rerun then.
-fn watch_path() {
-    let dirs: Vec<PathBuf> = env::split_paths(&env::var_os("PATH").unwrap_or_default()).collect();
-    for dir in dirs.iter().filter(|d| d.is_dir()) {
-        println!("cargo::rerun-if-changed={}", dir.display());
-    }
 }

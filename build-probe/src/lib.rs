@@ -54,3 +54,21 @@ pub fn python_site_dirs() -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect()
 }
+
+/// The first `name` on the `PATH` that is a file.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path).find_map(|dir| {
+        let candidate = dir.join(name);
+        candidate.is_file().then_some(candidate)
+    })
+}
+
+/// Tells cargo to run the build script again when a directory of the `PATH`
+/// changes, as installing a tool does.
+pub fn watch_path_dirs() {
+    let path = env::var_os("PATH").unwrap_or_default();
+    for dir in env::split_paths(&path).filter(|d| d.is_dir()) {
+        println!("cargo::rerun-if-changed={}", dir.display());
+    }
+}
