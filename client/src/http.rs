@@ -1,10 +1,11 @@
 //! HTTP: each call or batch is one POST.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, Request, Uri};
+use http::{header, HeaderMap, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -51,18 +52,35 @@ impl HttpTransport {
         })
     }
 
-    /// Posts `body`; the answer's messages (none for notifications).
+    /// Posts `body`; the answer's messages.
     pub(crate) async fn post(&self, body: &Value, timeout: Duration, method: &str) -> Result<Vec<Incoming>> {
-        let exchange = self.exchange(body);
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| Error::Timeout {
-                method: method.to_owned(),
-                after: timeout,
-            })?
+        let (status, body) = self.within(timeout, method, self.exchange(body)).await?;
+        // A server may send a JSON-RPC error with a 4xx/5xx status: the error object counts.
+        match parse(&body) {
+            Ok(messages) => Ok(messages),
+            Err(_) if !status.is_success() => Err(Error::transport(format!("HTTP status {status}"))),
+            Err(error) => Err(error),
+        }
     }
 
-    async fn exchange(&self, body: &Value) -> Result<Vec<Incoming>> {
+    /// Posts a notification: any success status will do, the body (if any) is not read as an answer.
+    pub(crate) async fn post_notification(&self, body: &Value, timeout: Duration, method: &str) -> Result<()> {
+        let (status, _) = self.within(timeout, method, self.exchange(body)).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(Error::transport(format!("HTTP status {status}")))
+        }
+    }
+
+    async fn within<T>(&self, timeout: Duration, method: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::time::timeout(timeout, work).await.map_err(|_| Error::Timeout {
+            method: method.to_owned(),
+            after: timeout,
+        })?
+    }
+
+    async fn exchange(&self, body: &Value) -> Result<(StatusCode, Bytes)> {
         let mut request = Request::builder()
             .method(Method::POST)
             .uri(self.uri.clone())
@@ -80,18 +98,6 @@ impl HttpTransport {
             .await
             .map_err(Error::Transport)?
             .to_bytes();
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return if status.is_success() {
-                Ok(Vec::new())
-            } else {
-                Err(Error::transport(format!("HTTP status {status}")))
-            };
-        }
-        // A server may send a JSON-RPC error with a 4xx/5xx status: the error object counts.
-        match parse(&body) {
-            Ok(messages) => Ok(messages),
-            Err(_) if !status.is_success() => Err(Error::transport(format!("HTTP status {status}"))),
-            Err(error) => Err(error),
-        }
+        Ok((status, body))
     }
 }

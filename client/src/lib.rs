@@ -92,7 +92,7 @@ struct Inner {
 }
 
 enum Transport {
-    Http(http::HttpTransport),
+    Http(Box<http::HttpTransport>),
     Ws(ws::WsTransport),
 }
 
@@ -110,7 +110,7 @@ impl Client {
     fn from_http(transport: http::HttpTransport, config: &ClientBuilder) -> Self {
         Self {
             inner: Arc::new(Inner {
-                transport: Transport::Http(transport),
+                transport: Transport::Http(Box::new(transport)),
                 timeout: config.timeout,
                 handlers: Arc::new(Handlers::new(1)),
             }),
@@ -139,11 +139,16 @@ impl Client {
 
     /// Sends the notification `method(params)`; no answer comes.
     pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<()> {
-        let message = request(method, to_params(params)?, None);
+        self.send_unanswered(&request(method, to_params(params)?, None), method)
+            .await
+    }
+
+    /// Sends a notification or a batch of them.
+    async fn send_unanswered(&self, message: &Value, method: &str) -> Result<()> {
         match &self.inner.transport {
             Transport::Http(http) => {
                 let _permit = http.permit()?;
-                http.post(&message, self.inner.timeout, method).await.map(drop)
+                http.post_notification(message, self.inner.timeout, method).await
             }
             Transport::Ws(ws) => ws.send(message.to_string()).await,
         }
@@ -164,6 +169,9 @@ impl Client {
         let (messages, _) = batch.into_messages(0)?;
         if messages.is_empty() {
             return Ok(Vec::new());
+        }
+        if calls == 0 {
+            return self.send_unanswered(&Value::Array(messages), "batch").await.map(|()| Vec::new());
         }
         self.exchange(&Value::Array(messages), calls, self.inner.timeout, "batch")
             .await
