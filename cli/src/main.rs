@@ -41,7 +41,18 @@ impl From<&Error> for Failure {
 fn report(error: &Error) -> ExitCode {
     match error {
         Error::Rpc(rpc) => eprintln!("{}", json!(rpc)),
-        other => eprintln!("channels-rpc: {other}"),
+        other => {
+            let mut message = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !message.contains(&cause_text) {
+                    message.push_str(&format!(": {cause_text}"));
+                }
+                source = cause.source();
+            }
+            eprintln!("channels-rpc: {message}");
+        }
     }
     ExitCode::from(Failure::from(error) as u8)
 }

@@ -61,6 +61,24 @@ async fn calls_by_position_and_by_name_over_both_transports() {
 }
 
 #[tokio::test]
+async fn custom_headers_reach_the_server_over_both_transports() {
+    let server = ours().await;
+    let (http, ws) = urls(&server);
+    for url in [http, ws] {
+        let client = Client::builder(&url)
+            .header("authorization", "Bearer s3cret")
+            .connect()
+            .await
+            .unwrap();
+        let seen: Option<String> = client.call("test.authorization", ()).await.unwrap();
+        assert_eq!(seen.as_deref(), Some("Bearer s3cret"), "{url}");
+        let plain = Client::connect(&url).await.unwrap();
+        assert_eq!(plain.call::<Option<String>>("test.authorization", ()).await.unwrap(), None);
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn errors_tell_apart_rpc_decode_transport_and_bad_input() {
     let server = ours().await;
     let (http, ws) = urls(&server);

@@ -8,7 +8,7 @@ pub mod proxy;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use channels_rpc::{Consumer, Server, ServerHandle};
+use channels_rpc::{rpc_method, Consumer, RpcContext, Server, ServerHandle};
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::server::{RpcModule, Server as JsonrpseeServer, ServerHandle as JsonrpseeHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
@@ -18,6 +18,12 @@ use serde_json::{json, Value};
 #[derive(Consumer, Default)]
 #[consumer(include(spec_methods))]
 pub struct Everyone;
+
+/// The `authorization` header of the request (HTTP) or of the handshake (WebSocket).
+#[rpc_method("test.authorization", consumer = Everyone)]
+fn authorization(ctx: &RpcContext) -> Option<String> {
+    ctx.scope().header("authorization").map(str::to_owned)
+}
 
 /// Our server on 127.0.0.1:0: WebSocket at /ws/, HTTP at /rpc/.
 pub async fn ours() -> ServerHandle {
