@@ -38,7 +38,9 @@ pub enum Command {
         /// The params: a JSON array (positional) or object (named).
         params: Option<String>,
     },
-    /// Sends the notification METHOD(PARAMS); prints nothing.
+    /// Sends the notification METHOD(PARAMS); prints nothing. Prefer http://:
+    /// over ws:// a server may drop work of a connection that closes, and
+    /// `notify` closes right after sending.
     Notify {
         /// `http://...` or `ws://...`.
         url: String,

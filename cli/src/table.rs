@@ -81,8 +81,8 @@ mod tests {
         assert_eq!(
             super::render(&document),
             "Spec 1.0 (OpenRPC 1.3.2)\n\
-             METHOD  KIND          PARAMS                          SUMMARY\n\
-             add     method        a: integer, b?: integer|null    Adds.\n\
+             METHOD  KIND          PARAMS                        SUMMARY\n\
+             add     method        a: integer, b?: integer|null  Adds.\n\
              hello   notification  p\n"
         );
     }

@@ -237,7 +237,12 @@ impl Client {
         }
     }
 
-    /// Closes the WebSocket connection (HTTP: nothing to close).
+    /// Sends what is queued, closes the WebSocket connection and waits until
+    /// it is closed (HTTP: nothing to close).
+    ///
+    /// A server may drop the work of a connection that closes (ours does):
+    /// a notification sent just before closing may not run. Over HTTP the
+    /// notification has run, or is running, when [`Client::notify`] returns.
     pub async fn close(&self) {
         if let Transport::Ws(ws) = &self.inner.transport {
             ws.close().await;

@@ -117,6 +117,8 @@ impl Drop for PendingGuard<'_> {
 pub(crate) struct WsTransport {
     shared: Arc<Shared>,
     outgoing: mpsc::Sender<Command>,
+    /// The connection task, awaited by [`WsTransport::close`].
+    task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl WsTransport {
@@ -162,8 +164,12 @@ impl WsTransport {
         self.shared.is_connected()
     }
 
+    /// Sends what is queued, closes the connection and waits until its task has ended.
     pub(crate) async fn close(&self) {
         let _ = self.outgoing.send(Command::Close).await;
+        if let Some(task) = self.task.lock().await.take() {
+            let _ = task.await;
+        }
     }
 }
 
@@ -233,9 +239,13 @@ pub(crate) async fn connect(config: ClientBuilder) -> Result<Client> {
         handlers: handlers.clone(),
     };
     let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
-        tokio::spawn(run(socket, shared.clone(), commands, settings, weak.clone()));
+        let task = tokio::spawn(run(socket, shared.clone(), commands, settings, weak.clone()));
         Inner {
-            transport: crate::Transport::Ws(WsTransport { shared, outgoing }),
+            transport: crate::Transport::Ws(WsTransport {
+                shared,
+                outgoing,
+                task: tokio::sync::Mutex::new(Some(task)),
+            }),
             timeout,
             handlers,
         }
