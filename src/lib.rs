@@ -50,6 +50,8 @@ pub use rpc_core::{Discovery, MethodEntry, MethodKind, RegistryError};
 /// `schemars`, whose `JsonSchema` types get their schema in `rpc.discover`.
 #[cfg(feature = "schemars")]
 pub use schemars;
+
+// The Rust client.
 /// The Rust client (the `channels-rpc-client` crate): calls any JSON-RPC 2.0
 /// server over HTTP or WebSocket, answers `call_client`, reconnects.
 #[cfg(feature = "client")]

@@ -113,13 +113,21 @@ fn print_line(value: &Value) {
 
 async fn run(cli: Cli) -> Result<(), Stop> {
     match &cli.command {
-        Command::Call { url, method, params: text } => {
+        Command::Call {
+            url,
+            method,
+            params: text,
+        } => {
             let client = connect(&cli, url, false).await?;
             let result: Value = client.call(method, params(text.as_deref())?).await?;
             print_line(&result);
             client.close().await;
         }
-        Command::Notify { url, method, params: text } => {
+        Command::Notify {
+            url,
+            method,
+            params: text,
+        } => {
             let client = connect(&cli, url, false).await?;
             client.notify(method, params(text.as_deref())?).await?;
             client.close().await;

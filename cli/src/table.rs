@@ -57,7 +57,9 @@ fn schema_type(schema: &Value) -> Option<String> {
     match &schema["type"] {
         Value::String(kind) => Some(kind.clone()),
         Value::Array(kinds) => Some(kinds.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("|")),
-        _ => schema["$ref"].as_str().map(|r| r.rsplit('/').next().unwrap_or(r).to_owned()),
+        _ => schema["$ref"]
+            .as_str()
+            .map(|r| r.rsplit('/').next().unwrap_or(r).to_owned()),
     }
 }
 

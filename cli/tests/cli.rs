@@ -85,7 +85,14 @@ async fn call_prints_the_result_over_both_transports() {
         );
         assert_eq!(ok_json(&["call", url, "ping"]).await, json!("pong"));
         assert_eq!(
-            ok_json(&["--header", "Authorization: Bearer s3cret", "call", url, "test.authorization"]).await,
+            ok_json(&[
+                "--header",
+                "Authorization: Bearer s3cret",
+                "call",
+                url,
+                "test.authorization"
+            ])
+            .await,
             json!("Bearer s3cret")
         );
         assert_eq!(
@@ -180,7 +187,10 @@ async fn discover_prints_a_table_of_methods_and_params() {
                 .to_owned()
         };
         let add = row("add");
-        assert!(add.contains("method") && add.contains("a: integer, b: integer") && add.contains("Adds two numbers."), "{add}");
+        assert!(
+            add.contains("method") && add.contains("a: integer, b: integer") && add.contains("Adds two numbers."),
+            "{add}"
+        );
         assert!(row("greet").contains("name: string, greeting?"), "{table}");
         assert!(row("notify_hello").contains("notification"), "{table}");
         let has_ask_client = table.lines().any(|l| l.starts_with("ask_client "));
@@ -196,7 +206,10 @@ async fn it_works_against_jsonrpsee() {
         assert_eq!(ok_json(&["call", &url, "add", "[2, 3]"]).await, json!(5), "{url}");
         assert_eq!(ok_json(&["call", &url, "add", r#"{"a": 1, "b": 2}"#]).await, json!(3));
         let error: Value = serde_json::from_str(&fails(1, &["call", &url, "fail"]).await).unwrap();
-        assert_eq!(error, json!({"code": 4000, "message": "it failed", "data": {"why": "asked to"}}));
+        assert_eq!(
+            error,
+            json!({"code": 4000, "message": "it failed", "data": {"why": "asked to"}})
+        );
         // jsonrpsee has no rpc.discover.
         let error: Value = serde_json::from_str(&fails(1, &["discover", &url]).await).unwrap();
         assert_eq!(error["code"], -32601);

@@ -201,7 +201,10 @@ impl ClientBuilder {
         if let Some(reason) = self.error.clone() {
             return Err(Error::InvalidUrl { url: self.url, reason });
         }
-        let scheme = self.url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+        let scheme = self
+            .url
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
         match scheme.as_deref() {
             Some("http") => Ok(Client::from_http(http_transport::HttpTransport::new(&self)?, &self)),
             Some("ws") => ws::connect(self).await,

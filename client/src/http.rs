@@ -28,10 +28,13 @@ pub(crate) struct HttpTransport {
 
 impl HttpTransport {
     pub(crate) fn new(config: &ClientBuilder) -> Result<Self> {
-        let uri: Uri = config.url.parse().map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-            url: config.url.clone(),
-            reason: e.to_string(),
-        })?;
+        let uri: Uri = config
+            .url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
+                url: config.url.clone(),
+                reason: e.to_string(),
+            })?;
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
@@ -47,9 +50,12 @@ impl HttpTransport {
 
     /// A permit to wait for an answer, or [`Error::TooManyPending`].
     pub(crate) fn permit(&self) -> Result<OwnedSemaphorePermit> {
-        self.permits.clone().try_acquire_owned().map_err(|_| Error::TooManyPending {
-            limit: self.max_pending,
-        })
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Error::TooManyPending {
+                limit: self.max_pending,
+            })
     }
 
     /// Posts `body`; the answer's messages.

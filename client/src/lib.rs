@@ -134,7 +134,11 @@ impl Client {
     ) -> Result<T> {
         let message = request(method, to_params(params)?, Some(0));
         let mut outcomes = self.exchange(&message, 1, timeout, method).await?;
-        decode(outcomes.pop().unwrap_or(Err(Error::Decode("no answer to the call".into())))?)
+        decode(
+            outcomes
+                .pop()
+                .unwrap_or(Err(Error::Decode("no answer to the call".into())))?,
+        )
     }
 
     /// Sends the notification `method(params)`; no answer comes.
@@ -171,14 +175,23 @@ impl Client {
             return Ok(Vec::new());
         }
         if calls == 0 {
-            return self.send_unanswered(&Value::Array(messages), "batch").await.map(|()| Vec::new());
+            return self
+                .send_unanswered(&Value::Array(messages), "batch")
+                .await
+                .map(|()| Vec::new());
         }
         self.exchange(&Value::Array(messages), calls, self.inner.timeout, "batch")
             .await
     }
 
     /// Sends `message` holding `calls` calls numbered from 0; their outcomes in order.
-    async fn exchange(&self, message: &Value, calls: usize, timeout: Duration, method: &str) -> Result<Vec<Result<Value>>> {
+    async fn exchange(
+        &self,
+        message: &Value,
+        calls: usize,
+        timeout: Duration,
+        method: &str,
+    ) -> Result<Vec<Result<Value>>> {
         match &self.inner.transport {
             Transport::Ws(ws) => ws.exchange(message, calls, timeout, method).await,
             Transport::Http(http) => {
@@ -190,7 +203,10 @@ impl Client {
                             outcomes[id as usize] = Some(outcome);
                         }
                         // One error for the whole message (e.g. a parse error) answers every call.
-                        Incoming::Response { id: None, outcome: Err(Error::Rpc(error)) } => {
+                        Incoming::Response {
+                            id: None,
+                            outcome: Err(Error::Rpc(error)),
+                        } => {
                             return Err(Error::Rpc(error));
                         }
                         other => tracing::debug!(?other, "ignored in an HTTP answer"),
@@ -198,7 +214,9 @@ impl Client {
                 }
                 Ok(outcomes
                     .into_iter()
-                    .map(|outcome| outcome.unwrap_or_else(|| Err(Error::Decode("the server did not answer this call".into()))))
+                    .map(|outcome| {
+                        outcome.unwrap_or_else(|| Err(Error::Decode("the server did not answer this call".into())))
+                    })
                     .collect())
             }
         }

@@ -109,9 +109,7 @@ mod tests {
         assert!(matches!(&got[0], Incoming::Response { id: Some(3), outcome: Ok(v) } if *v == 1));
         assert!(matches!(&got[1], Incoming::Notification { method, .. } if method == "m"));
         assert!(matches!(&got[2], Incoming::Call { id, .. } if *id == "x"));
-        assert!(
-            matches!(&got[3], Incoming::Response { id: Some(4), outcome: Err(Error::Rpc(e)) } if e.code == -1)
-        );
+        assert!(matches!(&got[3], Incoming::Response { id: Some(4), outcome: Err(Error::Rpc(e)) } if e.code == -1));
         assert!(matches!(parse(b"{\"id\":1}"), Err(Error::Decode(_))));
         assert!(matches!(parse(b"nope"), Err(Error::Decode(_))));
     }

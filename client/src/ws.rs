@@ -198,10 +198,14 @@ struct Settings {
 }
 
 async fn open(config: &ClientBuilder) -> Result<Socket> {
-    let mut request = config.url.as_str().into_client_request().map_err(|e| Error::InvalidUrl {
-        url: config.url.clone(),
-        reason: e.to_string(),
-    })?;
+    let mut request = config
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| Error::InvalidUrl {
+            url: config.url.clone(),
+            reason: e.to_string(),
+        })?;
     for (name, value) in &config.headers {
         request.headers_mut().append(name, value.clone());
     }
@@ -371,7 +375,11 @@ fn answer(id: Value, method: &str, params: Value, settings: &Settings, answers: 
 }
 
 /// Reconnects with backoff; `None` when the attempts run out or the client closes.
-async fn reopen(config: &ClientBuilder, backoff: crate::Backoff, commands: &mut mpsc::Receiver<Command>) -> Option<Socket> {
+async fn reopen(
+    config: &ClientBuilder,
+    backoff: crate::Backoff,
+    commands: &mut mpsc::Receiver<Command>,
+) -> Option<Socket> {
     for attempt in 0.. {
         if backoff.max_attempts.is_some_and(|max| attempt >= max) {
             tracing::warn!(url = %config.url, attempt, "giving up reconnecting");

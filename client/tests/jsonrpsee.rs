@@ -34,11 +34,20 @@ async fn calls_errors_batches_notifications_and_timeouts_over_both_transports() 
         );
         let unknown = client.call::<Value>("no.such", ()).await.unwrap_err();
         assert_eq!(unknown.rpc().map(|e| e.code), Some(-32601), "{unknown}");
-        assert!(matches!(client.call::<String>("add", (1, 2)).await, Err(Error::Decode(_))));
+        assert!(matches!(
+            client.call::<String>("add", (1, 2)).await,
+            Err(Error::Decode(_))
+        ));
 
         client.notify("add", (1, 2)).await.unwrap();
         let outcomes = client
-            .batch(Batch::new().call("add", (1, 2)).notify("add", (0, 0)).call("fail", ()).call("add", (3, 4)))
+            .batch(
+                Batch::new()
+                    .call("add", (1, 2))
+                    .notify("add", (0, 0))
+                    .call("fail", ())
+                    .call("add", (3, 4)),
+            )
             .await
             .unwrap();
         assert_eq!(outcomes.len(), 3);
@@ -49,7 +58,10 @@ async fn calls_errors_batches_notifications_and_timeouts_over_both_transports() 
         let late = client.call::<u64>("sleep", (2000,)).await.unwrap_err();
         assert!(matches!(late, Error::Timeout { .. }), "{late}");
         assert_eq!(
-            client.call_with_timeout::<u64>("sleep", (10,), Duration::from_secs(5)).await.unwrap(),
+            client
+                .call_with_timeout::<u64>("sleep", (10,), Duration::from_secs(5))
+                .await
+                .unwrap(),
             10
         );
     }

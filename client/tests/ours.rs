@@ -53,7 +53,10 @@ async fn calls_by_position_and_by_name_over_both_transports() {
         assert_eq!(client.call::<i64>("subtract", map).await.unwrap(), 6);
         assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
         assert_eq!(
-            client.call::<Value>("geometry.mirror", [json!({"x": 1, "y": 2})]).await.unwrap(),
+            client
+                .call::<Value>("geometry.mirror", [json!({"x": 1, "y": 2})])
+                .await
+                .unwrap(),
             json!({"x": -1.0, "y": -2.0})
         );
     }
@@ -73,7 +76,10 @@ async fn custom_headers_reach_the_server_over_both_transports() {
         let seen: Option<String> = client.call("test.authorization", ()).await.unwrap();
         assert_eq!(seen.as_deref(), Some("Bearer s3cret"), "{url}");
         let plain = Client::connect(&url).await.unwrap();
-        assert_eq!(plain.call::<Option<String>>("test.authorization", ()).await.unwrap(), None);
+        assert_eq!(
+            plain.call::<Option<String>>("test.authorization", ()).await.unwrap(),
+            None
+        );
     }
     server.shutdown().await.unwrap();
 }
@@ -93,8 +99,14 @@ async fn errors_tell_apart_rpc_decode_transport_and_bad_input() {
         };
         assert_eq!(application.code, -32000);
         assert_eq!(application.data, Some(json!([application.message])));
-        assert!(matches!(client.call::<String>("add", (1, 2)).await, Err(Error::Decode(_))));
-        assert!(matches!(client.call::<i64>("add", 5).await, Err(Error::InvalidParams(_))));
+        assert!(matches!(
+            client.call::<String>("add", (1, 2)).await,
+            Err(Error::Decode(_))
+        ));
+        assert!(matches!(
+            client.call::<i64>("add", 5).await,
+            Err(Error::InvalidParams(_))
+        ));
     }
     // Nothing listens on the port of a server that is shut down.
     let (http, ws) = urls(&server);
@@ -106,7 +118,10 @@ async fn errors_tell_apart_rpc_decode_transport_and_bad_input() {
         let refused = Client::connect(url).await.unwrap_err();
         assert!(matches!(refused, Error::InvalidUrl { .. }), "{refused}");
     }
-    let bad_header = Client::builder("ws://127.0.0.1:1/").header("bad header", "x").connect().await;
+    let bad_header = Client::builder("ws://127.0.0.1:1/")
+        .header("bad header", "x")
+        .connect()
+        .await;
     assert!(matches!(bad_header, Err(Error::InvalidUrl { .. })));
 }
 
@@ -141,7 +156,13 @@ async fn notifications_reach_the_server_and_pushes_reach_handlers_and_streams() 
     assert_eq!((pushed.method.as_str(), pushed.params), ("x.hello", json!([1])));
 
     // Over HTTP nothing is pushed: the stream ends at once.
-    assert!(Client::connect(&http).await.unwrap().notifications().next().await.is_none());
+    assert!(Client::connect(&http)
+        .await
+        .unwrap()
+        .notifications()
+        .next()
+        .await
+        .is_none());
     member.close().await;
     assert!(tokio::time::timeout(SOON, stream.next()).await.unwrap().is_none());
     server.shutdown().await.unwrap();
@@ -164,7 +185,11 @@ async fn batches_answer_each_call_in_order() {
         assert_eq!(outcomes[1].as_ref().unwrap(), &json!(2));
         assert_eq!(outcomes[2].as_ref().unwrap_err().rpc().map(|e| e.code), Some(-32601));
         // Only notifications: nothing to wait for.
-        assert!(client.batch(Batch::new().notify("notify_hello", [1])).await.unwrap().is_empty());
+        assert!(client
+            .batch(Batch::new().notify("notify_hello", [1]))
+            .await
+            .unwrap()
+            .is_empty());
         assert!(matches!(
             client.batch(Batch::new().call("add", 1)).await,
             Err(Error::InvalidParams(_))
@@ -194,7 +219,10 @@ async fn the_client_answers_ask_client() {
         .unwrap();
     assert_eq!(named, json!({"confirmed": {"q": 1}}));
     // The client's error is the server's answer; a method it has no handler for gets -32601.
-    let refused = client.call::<Value>("ask_client", ("refuse", [0; 0])).await.unwrap_err();
+    let refused = client
+        .call::<Value>("ask_client", ("refuse", [0; 0]))
+        .await
+        .unwrap_err();
     assert_eq!(
         refused.rpc(),
         Some(&RpcError {
@@ -203,7 +231,10 @@ async fn the_client_answers_ask_client() {
             data: Some(json!({"why": "busy"}))
         })
     );
-    let unknown = client.call::<Value>("ask_client", ("nobody", [0; 0])).await.unwrap_err();
+    let unknown = client
+        .call::<Value>("ask_client", ("nobody", [0; 0]))
+        .await
+        .unwrap_err();
     assert_eq!(unknown.rpc().map(|e| e.code), Some(-32601), "{unknown}");
     server.shutdown().await.unwrap();
 }
@@ -221,13 +252,13 @@ async fn calls_time_out_without_leaking_and_the_bound_on_waiting_calls_holds() {
             .unwrap();
         let started = Instant::now();
         let late = client.call::<u64>("slow", (3000,)).await.unwrap_err();
-        assert!(matches!(&late, Error::Timeout { method, .. } if method == "slow"), "{url}: {late}");
+        assert!(
+            matches!(&late, Error::Timeout { method, .. } if method == "slow"),
+            "{url}: {late}"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
         // The timed-out call holds no place: the one place is free again.
-        assert_eq!(
-            client.call_with_timeout::<u64>("slow", (10,), SOON).await.unwrap(),
-            10
-        );
+        assert_eq!(client.call_with_timeout::<u64>("slow", (10,), SOON).await.unwrap(), 10);
         let waiting = tokio::spawn({
             let client = client.clone();
             async move { client.call_with_timeout::<u64>("slow", (500,), SOON).await }
@@ -258,11 +289,17 @@ async fn waiting_calls_fail_at_once_when_the_connection_drops() {
     let started = Instant::now();
     proxy.drop_connections();
     assert!(matches!(waiting.await.unwrap(), Err(Error::Disconnected)));
-    assert!(started.elapsed() < Duration::from_secs(2), "at once, not after the 30 s timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "at once, not after the 30 s timeout"
+    );
     // Without reconnecting, the client stays closed.
     assert!(tokio::time::timeout(SOON, stream.next()).await.unwrap().is_none());
     assert!(!client.is_connected());
-    assert!(matches!(client.call::<String>("ping", ()).await, Err(Error::Disconnected)));
+    assert!(matches!(
+        client.call::<String>("ping", ()).await,
+        Err(Error::Disconnected)
+    ));
     assert!(matches!(client.notify("ping", ()).await, Err(Error::Disconnected)));
     server.shutdown().await.unwrap();
 }
@@ -327,7 +364,10 @@ async fn reconnects_to_a_server_brought_back_on_the_same_port() {
     assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
     server.shutdown().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(matches!(client.call::<String>("ping", ()).await, Err(Error::Disconnected)));
+    assert!(matches!(
+        client.call::<String>("ping", ()).await,
+        Err(Error::Disconnected)
+    ));
     let server = common::ours_on(&addr.to_string()).await;
     assert_eq!(recv(&mut rejoined).await, Ok("pong".to_owned()));
     assert_eq!(client.call::<i64>("add", (1, 1)).await.unwrap(), 2);

@@ -72,7 +72,11 @@ pub async fn jsonrpsee() -> (SocketAddr, JsonrpseeHandle) {
         .unwrap();
     module
         .register_method("fail", |_, _, _| {
-            Err::<(), _>(ErrorObjectOwned::owned(4000, "it failed", Some(json!({"why": "asked to"}))))
+            Err::<(), _>(ErrorObjectOwned::owned(
+                4000,
+                "it failed",
+                Some(json!({"why": "asked to"})),
+            ))
         })
         .unwrap();
     module
@@ -83,14 +87,19 @@ pub async fn jsonrpsee() -> (SocketAddr, JsonrpseeHandle) {
         })
         .unwrap();
     module
-        .register_subscription("subscribe_ticks", "ticks", "unsubscribe_ticks", |params, pending, _, _| async move {
-            let n: u32 = params.one()?;
-            let sink = pending.accept().await?;
-            for tick in 0..n {
-                sink.send(serde_json::value::to_raw_value(&tick)?).await?;
-            }
-            SubscriptionResult::Ok(())
-        })
+        .register_subscription(
+            "subscribe_ticks",
+            "ticks",
+            "unsubscribe_ticks",
+            |params, pending, _, _| async move {
+                let n: u32 = params.one()?;
+                let sink = pending.accept().await?;
+                for tick in 0..n {
+                    sink.send(serde_json::value::to_raw_value(&tick)?).await?;
+                }
+                SubscriptionResult::Ok(())
+            },
+        )
         .unwrap();
     let server = JsonrpseeServer::builder().build("127.0.0.1:0").await.expect("bind");
     let addr = server.local_addr().unwrap();
