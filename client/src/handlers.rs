@@ -63,7 +63,11 @@ impl Handlers {
     pub(crate) fn notified(&self, method: String, params: Value) {
         let handler = self.notify.read().expect("not poisoned").get(&method).cloned();
         if let Some(handler) = handler {
-            handler(params.clone());
+            // A panicking handler must not take the connection down with it.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(params.clone())));
+            if ran.is_err() {
+                tracing::error!(%method, "a notification handler panicked");
+            }
         }
         if let Some(stream) = &*self.stream.lock().expect("not poisoned") {
             let _ = stream.send(Notification { method, params });

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -136,17 +136,21 @@ impl WsTransport {
             shared: &self.shared,
             ids: first..first + ids as u64,
         };
-        let message = renumber(message, first);
-        self.send(message.to_string()).await?;
-        let all = futures_util::future::join_all(
-            receivers
+        let message = renumber(message, first).to_string();
+        // Queueing counts against the timeout too: a stuck connection cannot hold a call longer.
+        let sent_and_answered = async {
+            self.send(message).await?;
+            let all = receivers
                 .into_iter()
-                .map(|receiver| async { receiver.await.unwrap_or(Err(Error::Disconnected)) }),
-        );
-        tokio::time::timeout(timeout, all).await.map_err(|_| Error::Timeout {
-            method: method.to_owned(),
-            after: timeout,
-        })
+                .map(|receiver| async { receiver.await.unwrap_or(Err(Error::Disconnected)) });
+            Ok(futures_util::future::join_all(all).await)
+        };
+        tokio::time::timeout(timeout, sent_and_answered)
+            .await
+            .map_err(|_| Error::Timeout {
+                method: method.to_owned(),
+                after: timeout,
+            })?
     }
 
     /// Sends a notification (or anything needing no answer).
@@ -366,7 +370,10 @@ fn answer(id: Value, method: &str, params: Value, settings: &Settings, answers: 
     let handler = settings.handlers.answerer(method);
     tokio::spawn(async move {
         let outcome = match handler {
-            Some(handler) => handler(params).await,
+            Some(handler) => std::panic::AssertUnwindSafe(handler(params))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(RpcError::new(-32603, "the client's handler panicked"))),
             None => Err(RpcError::method_not_found()),
         };
         let _ = answers.send(response(id, outcome).to_string()).await;

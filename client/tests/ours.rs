@@ -236,6 +236,22 @@ async fn the_client_answers_ask_client() {
         .await
         .unwrap_err();
     assert_eq!(unknown.rpc().map(|e| e.code), Some(-32601), "{unknown}");
+    // A handler that panics answers -32603 and the connection stays up.
+    client.answer("explode", |_| async move {
+        let bug: Option<Value> = None;
+        Ok(bug.expect("handler bug"))
+    });
+    let exploded = client
+        .call::<Value>("ask_client", ("explode", [0; 0]))
+        .await
+        .unwrap_err();
+    assert_eq!(exploded.rpc().map(|e| e.code), Some(-32603), "{exploded}");
+    client.on("x.panic", |_| panic!("handler bug"));
+    assert!(client
+        .call::<bool>("notify_me", json!({"method": "x.panic", "params": []}))
+        .await
+        .unwrap());
+    assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
     server.shutdown().await.unwrap();
 }
 
