@@ -58,6 +58,11 @@ impl HttpTransport {
             })
     }
 
+    /// How many calls wait for their answers.
+    pub(crate) fn pending(&self) -> usize {
+        self.max_pending - self.permits.available_permits()
+    }
+
     /// Posts `body`; the answer's messages.
     pub(crate) async fn post(&self, body: &Value, timeout: Duration, method: &str) -> Result<Vec<Incoming>> {
         let (status, body) = self.within(timeout, method, self.exchange(body)).await?;

@@ -247,6 +247,15 @@ impl Client {
         self.inner.handlers.subscribe()
     }
 
+    /// How many calls wait for their answers now (at most
+    /// [`ClientBuilder::max_pending`]).
+    pub fn pending_calls(&self) -> usize {
+        match &self.inner.transport {
+            Transport::Http(http) => http.pending(),
+            Transport::Ws(ws) => ws.pending(),
+        }
+    }
+
     /// Whether the WebSocket connection is up (HTTP: always true).
     pub fn is_connected(&self) -> bool {
         match &self.inner.transport {

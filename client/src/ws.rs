@@ -168,6 +168,10 @@ impl WsTransport {
         self.shared.is_connected()
     }
 
+    pub(crate) fn pending(&self) -> usize {
+        self.shared.state.lock().expect("not poisoned").pending.len()
+    }
+
     /// Sends what is queued, closes the connection and waits until its task has ended.
     pub(crate) async fn close(&self) {
         let _ = self.outgoing.send(Command::Close).await;

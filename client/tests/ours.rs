@@ -276,19 +276,19 @@ async fn calls_time_out_without_leaking_and_the_bound_on_waiting_calls_holds() {
         );
         assert!(started.elapsed() < Duration::from_secs(2));
         // The timed-out call holds no place: the one place is free again.
+        assert_eq!(client.pending_calls(), 0, "{url}");
         assert_eq!(client.call_with_timeout::<u64>("slow", (10,), SOON).await.unwrap(), 10);
         let waiting = tokio::spawn({
             let client = client.clone();
             async move { client.call_with_timeout::<u64>("slow", (1500,), SOON).await }
         });
-        // Until the spawned call holds the place, `ping` may still get it.
-        let refused = loop {
-            match client.call::<String>("ping", ()).await {
-                Ok(pong) => assert_eq!(pong, "pong"),
-                Err(error) => break error,
+        while client.pending_calls() == 0 {
+            if waiting.is_finished() {
+                panic!("the waiting call ended early: {:?}", waiting.await);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        }
+        let refused = client.call::<String>("ping", ()).await.unwrap_err();
         assert!(matches!(refused, Error::TooManyPending { limit: 1 }), "{refused}");
         assert_eq!(waiting.await.unwrap().unwrap(), 1500);
     }
