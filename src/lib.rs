@@ -51,6 +51,12 @@ pub use rpc_core::{Discovery, MethodEntry, MethodKind, RegistryError};
 #[cfg(feature = "schemars")]
 pub use schemars;
 
+// The Rust client.
+/// The Rust client (the `channels-rpc-client` crate): calls any JSON-RPC 2.0
+/// server over HTTP or WebSocket, answers `call_client`, reconnects.
+#[cfg(feature = "client")]
+pub use channels_rpc_client as client;
+
 // Answers, limits and HTTP statuses.
 pub use rpc_core::{Limits, RateLimit, Reply, StatusMapping};
 

@@ -8,9 +8,9 @@ mod common;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use channels_rpc::{rpc_method, ClientCallError, ConnectionHandle, RpcContext, Server, ServerConfig, ServerHandle};
+use channels_rpc::{rpc_method, ClientCallError, ConnectionHandle, RpcContext, ServerConfig};
+use common::server::start;
 use common::ws::{call, connect_to, next_json, next_json_within, Socket};
-use common::Everyone;
 use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -29,17 +29,6 @@ static KEPT: Mutex<Option<ConnectionHandle>> = Mutex::new(None);
 fn keep_handle(ctx: &RpcContext) -> bool {
     *KEPT.lock().unwrap() = ctx.handle().cloned();
     true
-}
-
-async fn start(config: ServerConfig) -> ServerHandle {
-    Server::bind("127.0.0.1:0")
-        .config(config)
-        .websocket("/ws/", Everyone::app())
-        .http("/rpc/", Everyone::app())
-        .listen()
-        .await
-        .expect("bind 127.0.0.1:0")
-        .spawn()
 }
 
 async fn send(socket: &mut Socket, value: Value) {

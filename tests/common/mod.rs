@@ -1,6 +1,7 @@
 //! Helpers shared by the in-process protocol tests.
 #![allow(dead_code)]
 
+pub mod server;
 pub mod ws;
 
 use channels_rpc::{App, Connection, Consumer, Scope, Transport};
