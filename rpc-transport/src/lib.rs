@@ -13,6 +13,7 @@
 //! | [`origin`] | [`AllowedOrigins`]: which pages may open a WebSocket |
 //! | `watchdog` | header-read and keep-alive timeouts of HTTP connections |
 //! | [`stats`] | live connection counts |
+//! | `tls` | `TlsConfig`: https and wss with rustls (feature `tls`) |
 //! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
 
@@ -29,6 +30,8 @@ mod shutdown;
 pub mod stats;
 pub mod testing;
 mod ticker;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod watchdog;
 mod ws;
 
@@ -39,4 +42,8 @@ pub use origin::AllowedOrigins;
 pub use server::{Listening, Server, ServerHandle};
 pub use service::RpcService;
 pub use stats::Stats;
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;
 pub use tokio_tungstenite::tungstenite;
