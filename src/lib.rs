@@ -64,12 +64,12 @@ pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 
 // Serving.
 pub use rpc_transport::testing;
+#[cfg(feature = "tls")]
+pub use rpc_transport::{rustls, TlsConfig};
 pub use rpc_transport::{
     AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder,
     ServerHandle, Stats,
 };
-#[cfg(feature = "tls")]
-pub use rpc_transport::{rustls, TlsConfig};
 
 // JSON values, for params and results.
 pub use serde_json::{json, Number, Value};

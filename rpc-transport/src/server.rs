@@ -63,6 +63,9 @@ type MakeEndpoint = Box<dyn FnOnce(&ServerConfig, &watch::Receiver<bool>, &Stats
 ///   protocol sniffing included (`header_read_timeout`);
 /// - an HTTP connection with no request in progress is closed after 60 s
 ///   (`keep_alive_timeout`);
+/// - with TLS (feature `tls`, [`ServerConfigBuilder::tls`](crate::ServerConfigBuilder)),
+///   a handshake must complete within 10 s of the accept, in the
+///   connection's own task (`tls_handshake_timeout`);
 /// - past 10,000 open connections, HTTP and WebSocket together, new ones are
 ///   closed as soon as they are accepted, without a response: a 503 would mean
 ///   reading the request first, holding the descriptor the cap is there to
@@ -468,7 +471,8 @@ impl Accepted {
         };
         let h2 = crate::tls::negotiated_h2(&stream);
         // The header read timeout starts now.
-        self.serve(TokioIo::new(stream), h2, service, Watch::new(activity)).await;
+        self.serve(TokioIo::new(stream), h2, service, Watch::new(activity))
+            .await;
     }
 }
 

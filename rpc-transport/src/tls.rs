@@ -93,7 +93,12 @@ impl TlsConfig {
         let (cert_path, key_path) = (cert_chain.as_ref(), key.as_ref());
         let certs = CertificateDer::pem_file_iter(cert_path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| tls_error(format!("cannot read a certificate chain from {}: {e}", cert_path.display())))?;
+            .map_err(|e| {
+                tls_error(format!(
+                    "cannot read a certificate chain from {}: {e}",
+                    cert_path.display()
+                ))
+            })?;
         let key = PrivateKeyDer::from_pem_file(key_path)
             .map_err(|e| tls_error(format!("cannot read a private key from {}: {e}", key_path.display())))?;
         Self::from_der(certs, key)

@@ -44,7 +44,9 @@ impl Pki {
     fn new() -> Self {
         let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(certified.cert.der().clone()).expect("the certificate as a root");
+        roots
+            .add(certified.cert.der().clone())
+            .expect("the certificate as a root");
         Pki {
             cert_pem: certified.cert.pem(),
             key_pem: certified.signing_key.serialize_pem(),
@@ -142,7 +144,10 @@ async fn a_client_without_the_root_is_refused() {
     let server = start(&pki).await;
     let stranger = Pki::new();
     let refused = tls_connect(&stranger, server.local_addr().port(), &[b"http/1.1"]).await;
-    assert!(refused.is_err(), "a client trusting another root completed the handshake");
+    assert!(
+        refused.is_err(),
+        "a client trusting another root completed the handshake"
+    );
     server.shutdown().await.expect("shutdown");
 }
 
@@ -218,7 +223,9 @@ async fn alpn_h2_is_served_as_http2_and_http11_as_http11() {
     let expected = json!({"jsonrpc": "2.0", "result": 5, "id": 1});
     let uri = format!("https://localhost:{port}/rpc/");
 
-    let tls = tls_connect(&pki, port, &[b"h2", b"http/1.1"]).await.expect("a handshake");
+    let tls = tls_connect(&pki, port, &[b"h2", b"http/1.1"])
+        .await
+        .expect("a handshake");
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
     let (mut h2, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
         .await
@@ -255,19 +262,28 @@ async fn a_stalled_handshake_is_cut_off_within_its_bound_and_others_are_served_m
     let started = Instant::now();
     let mut silent = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
     let mut partial = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    partial.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.expect("write");
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .await
+        .expect("write");
 
     // Meanwhile TLS clients are served at once.
     for _ in 0..3 {
         assert_eq!(https_call(&pki, port).await.expect("an answer"), 42);
     }
-    assert!(started.elapsed() < bound, "the TLS calls waited for the stalled handshakes");
+    assert!(
+        started.elapsed() < bound,
+        "the TLS calls waited for the stalled handshakes"
+    );
 
     for socket in [&mut silent, &mut partial] {
         let closed = read_until_closed(socket, bound * 4).await;
         assert!(closed.is_ok(), "a stalled handshake was not cut off: {closed:?}");
         let elapsed = started.elapsed();
-        assert!(elapsed >= bound, "cut off after {elapsed:?}, before its bound {bound:?}");
+        assert!(
+            elapsed >= bound,
+            "cut off after {elapsed:?}, before its bound {bound:?}"
+        );
     }
     assert!(started.elapsed() < bound * 4);
     server.shutdown().await.expect("shutdown");
@@ -303,7 +319,10 @@ async fn a_plain_http_client_on_the_tls_port_is_closed_without_an_answer() {
         String::from_utf8_lossy(&seen)
     );
 
-    let sum: i64 = wss.request("add", rpc_params![2, 2]).await.expect("the wss client still served");
+    let sum: i64 = wss
+        .request("add", rpc_params![2, 2])
+        .await
+        .expect("the wss client still served");
     assert_eq!(sum, 4);
     assert_eq!(https_call(&pki, port).await.expect("https still served"), 42);
     drop(wss);
@@ -313,10 +332,15 @@ async fn a_plain_http_client_on_the_tls_port_is_closed_without_an_answer() {
 #[tokio::test]
 async fn the_connection_cap_counts_tls_connections() {
     let pki = Pki::new();
-    let config = ServerConfig::builder().max_connections(1).build().expect("a valid configuration");
+    let config = ServerConfig::builder()
+        .max_connections(1)
+        .build()
+        .expect("a valid configuration");
     let server = serve(pki.tls(), config).await;
     let port = server.local_addr().port();
-    let held = tls_connect(&pki, port, &[b"http/1.1"]).await.expect("the first connection");
+    let held = tls_connect(&pki, port, &[b"http/1.1"])
+        .await
+        .expect("the first connection");
     assert_eq!(server.stats().connections(), 1);
 
     // Past the cap the server closes before the handshake completes.
@@ -369,9 +393,15 @@ fn a_rustls_config_of_your_own_keeps_its_alpn_or_gets_the_default() {
         Arc::new(config)
     };
     let default = TlsConfig::new(server_config(&[]));
-    assert_eq!(default.server_config().alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(
+        default.server_config().alpn_protocols,
+        [b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
     let own = TlsConfig::new(server_config(&[b"http/1.1"]));
     assert_eq!(own.server_config().alpn_protocols, [b"http/1.1".to_vec()]);
-    let zero = ServerConfig::builder().tls_handshake_timeout(Duration::ZERO).build().unwrap_err();
+    let zero = ServerConfig::builder()
+        .tls_handshake_timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
     assert_eq!(zero.setting(), "tls_handshake_timeout");
 }
