@@ -68,7 +68,7 @@ pub use rpc_transport::testing;
 pub use rpc_transport::{rustls, TlsConfig};
 pub use rpc_transport::{
     AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder,
-    ServerHandle, Stats,
+    ServerHandle, ServiceShutdown, Stats,
 };
 
 // JSON values, for params and results.

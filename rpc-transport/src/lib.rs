@@ -40,7 +40,7 @@ pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
 pub use cors::Cors;
 pub use origin::AllowedOrigins;
 pub use server::{Listening, Server, ServerHandle};
-pub use service::RpcService;
+pub use service::{RpcService, ServiceShutdown};
 pub use stats::Stats;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
