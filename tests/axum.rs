@@ -12,7 +12,8 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use channels_rpc::{json, rpc_method, Consumer, RpcService, Value};
+use channels_rpc::{json, rpc_method, Consumer, RpcService};
+use common::ws::{connect_to, next_json};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Empty};
 use jsonrpsee_core::client::ClientT;
@@ -22,6 +23,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tower_http::trace::TraceLayer;
+
+mod common;
 
 #[derive(Consumer, Default)]
 struct Api;
@@ -97,19 +100,6 @@ async fn get_text(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, String::from_utf8(body.to_vec()).expect("UTF-8"))
 }
 
-async fn next_json<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>) -> Value
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    loop {
-        match socket.next().await.expect("a frame").expect("a frame") {
-            Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a reply, got {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn rest_routes_and_json_rpc_over_http_and_websocket_share_the_router_and_its_layer() {
     let rpc = RpcService::new(Api::app());
@@ -150,9 +140,7 @@ async fn graceful_shutdown_finishes_running_calls_and_closes_websockets_with_100
     let rpc = RpcService::new(Api::app());
     let shutdown = rpc.shutdown_handle();
     let app = start(rpc.clone()).await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/rpc", app.addr))
-        .await
-        .expect("a WebSocket through axum");
+    let mut socket = connect_to(app.addr, "/api/rpc", &[]).await;
     let call = json!({"jsonrpc": "2.0", "method": "slow", "params": [300], "id": 1});
     socket.send(Message::text(call.to_string())).await.expect("send");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -173,14 +161,7 @@ async fn graceful_shutdown_finishes_running_calls_and_closes_websockets_with_100
         next_json(&mut socket).await,
         json!({"jsonrpc": "2.0", "result": 300, "id": 1})
     );
-    let close = loop {
-        match socket.next().await {
-            Some(Ok(Message::Close(frame))) => break frame,
-            Some(Ok(_)) => continue,
-            other => panic!("no close frame: {other:?}"),
-        }
-    };
-    assert_eq!(close.expect("a close code").code, CloseCode::Away);
+    assert_eq!(close_code(&mut socket).await, CloseCode::Away);
     drop(socket);
     tokio::time::timeout(Duration::from_secs(5), drained)
         .await
@@ -208,4 +189,71 @@ async fn once_shut_down_new_upgrades_are_refused_503_while_http_is_still_answere
     assert_eq!(sum, 3);
     let _ = app.stop.send(());
     app.served.await.expect("join").expect("axum served");
+}
+
+/// The code of the close frame that ends `socket`.
+async fn close_code(socket: &mut common::ws::Socket) -> CloseCode {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Close(frame))) => return frame.expect("a close code").code,
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    }
+}
+
+/// `examples/axum.rs` as a user runs it: REST and JSON-RPC on one port, and
+/// Ctrl-C (SIGINT) lets a running WebSocket call answer, closes the socket
+/// with 1001 and exits cleanly.
+#[tokio::test]
+async fn the_axum_example_serves_and_drains_its_websockets_on_sigint() {
+    use tokio::io::AsyncBufReadExt;
+    // target/debug/deps/axum-HASH -> target/debug/examples/axum
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/PROFILE/deps")
+        .join("examples/axum");
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace`",
+        path.display()
+    );
+    let mut child = tokio::process::Command::new(&path)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the example starts");
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = stdout.next_line().await.expect("stdout").expect("a first line");
+    let addr: SocketAddr = first
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("first line was {first:?}"));
+
+    assert_eq!(get_text(addr, "/health").await, (200, "ok\n".to_owned()));
+    let mut socket = connect_to(addr, "/api/rpc", &[]).await;
+    let call = json!({"jsonrpc": "2.0", "method": "slow", "params": [300], "id": 1});
+    socket.send(Message::text(call.to_string())).await.expect("send");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let pid = child.id().expect("a running child").to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"jsonrpc": "2.0", "result": 300, "id": 1})
+    );
+    assert_eq!(close_code(&mut socket).await, CloseCode::Away);
+    let exited = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the example exits after SIGINT")
+        .expect("wait");
+    assert!(exited.success(), "the example exited with {exited}");
 }
