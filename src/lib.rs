@@ -65,7 +65,7 @@ pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 // Serving.
 pub use rpc_transport::testing;
 #[cfg(feature = "tls")]
-pub use rpc_transport::{rustls, TlsConfig};
+pub use rpc_transport::TlsConfig;
 pub use rpc_transport::{
     AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig, ServerConfigBuilder,
     ServerHandle, ServiceShutdown, Stats,

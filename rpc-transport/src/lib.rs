@@ -44,6 +44,5 @@ pub use service::{RpcService, ServiceShutdown};
 pub use stats::Stats;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
-#[cfg(feature = "tls")]
-pub use tokio_rustls::rustls;
+
 pub use tokio_tungstenite::tungstenite;

@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use channels_rpc::rustls;
 use channels_rpc::{json, rpc_method, Consumer, Server, ServerConfig, ServerHandle, TlsConfig, Value};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::rpc_params;
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::Connector;
@@ -360,17 +360,14 @@ async fn the_connection_cap_counts_tls_connections() {
 #[test]
 fn pem_files_load_and_bad_ones_say_what_is_wrong() {
     let pki = Pki::new();
-    let dir = std::env::temp_dir().join(format!("channels-rpc-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, &pki.cert_pem).expect("write cert");
-    std::fs::write(&key, &pki.key_pem).expect("write key");
+    let pem = PemFiles::new(&pki, "load");
+    let (cert, key) = (pem.path("cert.pem"), pem.path("key.pem"));
 
     let tls = TlsConfig::from_pem_files(&cert, &key).expect("PEM files load");
     let alpn: Vec<&[u8]> = tls.server_config().alpn_protocols.iter().map(Vec::as_slice).collect();
     assert_eq!(alpn, [&b"h2"[..], b"http/1.1"]);
 
-    let missing = TlsConfig::from_pem_files(dir.join("nope.pem"), &key).unwrap_err();
+    let missing = TlsConfig::from_pem_files(pem.path("nope.pem"), &key).unwrap_err();
     assert_eq!(missing.setting(), "tls");
     assert!(missing.to_string().contains("nope.pem"), "{missing}");
 
@@ -381,7 +378,6 @@ fn pem_files_load_and_bad_ones_say_what_is_wrong() {
 
     let not_pem = TlsConfig::from_pem(b"hello", pki.key_pem.as_bytes()).unwrap_err();
     assert!(not_pem.to_string().contains("no certificate"), "{not_pem}");
-    std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
 #[test]
@@ -404,4 +400,95 @@ fn a_rustls_config_of_your_own_keeps_its_alpn_or_gets_the_default() {
         .build()
         .unwrap_err();
     assert_eq!(zero.setting(), "tls_handshake_timeout");
+}
+
+/// The facade's `examples/spec_server`, which `cargo test --workspace` builds
+/// (with `tls`, as this crate's tests turn it on) next to this test's directory.
+fn spec_server() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/PROFILE/deps")
+        .join("examples/spec_server");
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// The certificate and key as PEM files in a directory of their own.
+struct PemFiles(std::path::PathBuf);
+
+impl PemFiles {
+    fn new(pki: &Pki, tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("channels-rpc-tls-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        std::fs::write(dir.join("cert.pem"), &pki.cert_pem).expect("write the certificate");
+        std::fs::write(dir.join("key.pem"), &pki.key_pem).expect("write the key");
+        PemFiles(dir)
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for PemFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn spec_server_serves_https_with_its_tls_flags() {
+    use tokio::io::AsyncBufReadExt;
+    let pki = Pki::new();
+    let pem = PemFiles::new(&pki, "spec");
+    let mut child = tokio::process::Command::new(spec_server())
+        .args(["--addr", "127.0.0.1:0", "--tls-cert"])
+        .arg(pem.path("cert.pem"))
+        .arg("--tls-key")
+        .arg(pem.path("key.pem"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spec_server starts");
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = stdout.next_line().await.expect("stdout").expect("a first line");
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("first line was {first:?}"));
+    assert_eq!(https_call(&pki, port).await.expect("an answer over https"), 42);
+    let mut plain = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let seen = read_until_closed(&mut plain, Duration::from_secs(2))
+        .await
+        .expect("plain HTTP closed");
+    assert!(!seen.starts_with(b"HTTP/"), "plain HTTP was answered");
+    child.kill().await.expect("stop spec_server");
+}
+
+#[test]
+fn spec_server_refuses_a_certificate_without_its_key() {
+    let pem = PemFiles::new(&Pki::new(), "half");
+    let output = std::process::Command::new(spec_server())
+        .args(["--addr", "127.0.0.1:0", "--tls-cert"])
+        .arg(pem.path("cert.pem"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("spec_server runs");
+    assert!(
+        !output.status.success(),
+        "spec_server started with a certificate and no key"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--tls-key"), "{stderr}");
 }
