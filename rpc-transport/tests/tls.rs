@@ -290,6 +290,54 @@ async fn a_stalled_handshake_is_cut_off_within_its_bound_and_others_are_served_m
 }
 
 #[tokio::test]
+async fn after_the_handshake_the_header_read_timeout_applies() {
+    let pki = Pki::new();
+    let limit = Duration::from_millis(300);
+    let config = ServerConfig::builder()
+        .header_read_timeout(limit)
+        .build()
+        .expect("a valid configuration");
+    let server = serve(pki.tls(), config).await;
+    let mut tls = tls_connect(&pki, server.local_addr().port(), &[b"http/1.1"])
+        .await
+        .expect("a handshake");
+    let handshaken = Instant::now();
+    // No request follows: the connection is closed past the header read timeout.
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(limit * 5, tls.read_to_end(&mut seen)).await;
+    assert!(
+        read.is_ok(),
+        "a TLS connection without a request was still open after {:?}",
+        limit * 5
+    );
+    assert!(handshaken.elapsed() >= limit, "closed after {:?}", handshaken.elapsed());
+    assert!(seen.is_empty(), "{:?}", String::from_utf8_lossy(&seen));
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn shutdown_ends_handshakes_in_progress_at_once() {
+    let pki = Pki::new();
+    // The default handshake timeout is 10 s; shutdown must not wait for it.
+    let server = start(&pki).await;
+    let mut silent = TcpStream::connect(server.local_addr()).await.expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while server.stats().connections() == 0 {
+        assert!(Instant::now() < deadline, "the connection was never counted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    server.shutdown().await.expect("shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    let closed = read_until_closed(&mut silent, Duration::from_secs(2)).await;
+    assert!(closed.is_ok(), "the handshaking client was left open: {closed:?}");
+}
+
+#[tokio::test]
 async fn a_plain_http_client_on_the_tls_port_is_closed_without_an_answer() {
     let pki = Pki::new();
     let server = start(&pki).await;
