@@ -13,6 +13,9 @@
 //! ```text
 //! cargo run --example spec_server -- --token s3cret --rate-limit 20 --call-timeout 500 \
 //!     --max-connections 100 --allowed-origin https://app.example.com
+//!
+//! # https and wss (the `tls` feature), from a PEM certificate chain and key:
+//! cargo run --release --features tls --example spec_server -- --tls-cert cert.pem --tls-key key.pem
 //! ```
 
 use std::num::NonZeroU32;
@@ -48,6 +51,13 @@ struct Args {
     /// `Authorization: Bearer T`; without it they are answered 401.
     #[arg(long, value_name = "T")]
     token: Option<String>,
+    /// Serve https and wss with this PEM certificate chain (needs `--tls-key`
+    /// and a build with `--features tls`).
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 /// The token every connection must present, when `--token` is given.
@@ -89,7 +99,7 @@ fn seed_ping(fake_an_error: bool) -> Result<&'static str, RpcError> {
     }
 }
 
-fn config(args: &Args) -> Result<ServerConfig, channels_rpc::ConfigError> {
+fn config(args: &Args) -> Result<ServerConfig, Box<dyn std::error::Error>> {
     let mut limits = Limits::default();
     if let Some(ms) = args.call_timeout {
         limits = limits.call_timeout(Duration::from_millis(ms));
@@ -104,7 +114,29 @@ fn config(args: &Args) -> Result<ServerConfig, channels_rpc::ConfigError> {
     if let Some(calls) = args.rate_limit {
         builder = builder.rate_limit(RateLimit::per_second(calls));
     }
-    builder.build()
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        builder = with_tls(builder, cert, key)?;
+    }
+    Ok(builder.build()?)
+}
+
+/// https and wss from the PEM files.
+#[cfg(feature = "tls")]
+fn with_tls(
+    builder: channels_rpc::ServerConfigBuilder,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<channels_rpc::ServerConfigBuilder, Box<dyn std::error::Error>> {
+    Ok(builder.tls(channels_rpc::TlsConfig::from_pem_files(cert, key)?))
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(
+    _: channels_rpc::ServerConfigBuilder,
+    _: &std::path::Path,
+    _: &std::path::Path,
+) -> Result<channels_rpc::ServerConfigBuilder, Box<dyn std::error::Error>> {
+    Err("this spec_server was built without TLS: run it with `cargo run --features tls --example spec_server`".into())
 }
 
 #[tokio::main]

@@ -70,9 +70,11 @@ pub use rpc_redis::{RedisLayer, RedisLayerBuilder};
 
 // Serving.
 pub use rpc_transport::testing;
+#[cfg(feature = "tls")]
+pub use rpc_transport::TlsConfig;
 pub use rpc_transport::{
     shutdown_on_signal, AllowedOrigins, Asset, ConfigError, Cors, Listening, RpcService, Server, ServerConfig,
-    ServerConfigBuilder, ServerHandle, Stats,
+    ServerConfigBuilder, ServerHandle, ServiceShutdown, Stats,
 };
 
 // JSON values, for params and results.

@@ -58,6 +58,10 @@ pub struct ServerConfig {
     max_connections: usize,
     allowed_origins: AllowedOrigins,
     client_path: Option<String>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
+    #[cfg(feature = "tls")]
+    tls_handshake_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -93,6 +97,11 @@ impl ServerConfig {
     pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
     /// Serve h2c beside HTTP/1.1: on.
     pub const DEFAULT_H2C: bool = true;
+    /// 10 s for a TLS handshake, from the accept: a handshake takes two
+    /// round trips, well under a second on any link; a client that stalls
+    /// mid-handshake (or sends nothing) is closed past it.
+    #[cfg(feature = "tls")]
+    pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// The smallest WebSocket read buffer accepted.
     pub const MIN_WEBSOCKET_READ_BUFFER: usize = 256;
 
@@ -230,6 +239,20 @@ impl ServerConfig {
     pub fn client_path(&self) -> Option<&str> {
         self.client_path.as_deref()
     }
+
+    /// The TLS settings: `Some`, the server speaks https and wss only on
+    /// its port (default: none, plain http and ws).
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&crate::tls::TlsConfig> {
+        self.tls.as_ref()
+    }
+
+    /// The longest a TLS handshake may take, from the accept; past it the
+    /// connection is closed. The header read timeout starts once it is done.
+    #[cfg(feature = "tls")]
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        self.tls_handshake_timeout
+    }
 }
 
 impl Default for ServerConfig {
@@ -256,6 +279,10 @@ impl Default for ServerConfig {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             allowed_origins: AllowedOrigins::default(),
             client_path: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_handshake_timeout: Self::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -461,6 +488,23 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Serves https and wss instead of http and ws on the server's port
+    /// (default: plain). A plain-HTTP client is then closed at its first
+    /// bytes, without an answer.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
+    /// Sets the TLS handshake timeout, non-zero
+    /// (default [`ServerConfig::DEFAULT_TLS_HANDSHAKE_TIMEOUT`]).
+    #[cfg(feature = "tls")]
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tls_handshake_timeout = timeout;
+        self
+    }
+
     /// The configuration, or the first setting that would make the server
     /// hang, spin or refuse everything.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
@@ -523,6 +567,8 @@ impl ServerConfigBuilder {
         positive("header_read_timeout", config.header_read_timeout)?;
         positive("body_read_timeout", config.body_read_timeout)?;
         positive("keep_alive_timeout", config.keep_alive_timeout)?;
+        #[cfg(feature = "tls")]
+        positive("tls_handshake_timeout", config.tls_handshake_timeout)?;
         if let Some(path) = &config.client_path {
             if !path.starts_with('/') {
                 return Err(ConfigError::new(

@@ -14,6 +14,7 @@
 //! | `watchdog` | header-read and keep-alive timeouts of HTTP connections |
 //! | `signal` | [`shutdown_on_signal`]: SIGTERM or Ctrl-C, for a graceful stop |
 //! | [`stats`] | live connection counts |
+//! | `tls` | `TlsConfig`: https and wss with rustls (feature `tls`) |
 //! | [`testing`] | in-process communicators for your own tests |
 #![deny(missing_docs)]
 
@@ -31,6 +32,8 @@ mod signal;
 pub mod stats;
 pub mod testing;
 mod ticker;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod watchdog;
 mod ws;
 
@@ -39,7 +42,10 @@ pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
 pub use cors::Cors;
 pub use origin::AllowedOrigins;
 pub use server::{Listening, Server, ServerHandle};
-pub use service::RpcService;
+pub use service::{RpcService, ServiceShutdown};
 pub use signal::shutdown_on_signal;
 pub use stats::Stats;
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+
 pub use tokio_tungstenite::tungstenite;

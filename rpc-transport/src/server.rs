@@ -7,7 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, StatusCode};
@@ -21,11 +21,11 @@ use tokio::task::JoinHandle;
 
 use crate::asset::Asset;
 use crate::config::ServerConfig;
-use crate::response::plain;
+use crate::response::{plain, ResponseBody};
 use crate::service::{BoxedResponse, RpcService};
 use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
-use crate::watchdog::{Activity, Timeouts, Watch, Watched};
+use crate::watchdog::{Activity, Busy, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -63,6 +63,9 @@ type MakeEndpoint = Box<dyn FnOnce(&ServerConfig, &watch::Receiver<bool>, &Stats
 ///   protocol sniffing included (`header_read_timeout`);
 /// - an HTTP connection with no request in progress is closed after 60 s
 ///   (`keep_alive_timeout`);
+/// - with TLS (feature `tls`, [`ServerConfigBuilder::tls`](crate::ServerConfigBuilder)),
+///   a handshake must complete within 10 s of the accept, in the
+///   connection's own task (`tls_handshake_timeout`);
 /// - past 10,000 open connections, HTTP and WebSocket together, new ones are
 ///   closed as soon as they are accepted, without a response: a 503 would mean
 ///   reading the request first, holding the descriptor the cap is there to
@@ -284,18 +287,7 @@ impl Listening {
             shutdown_tx,
             stats,
         } = self;
-        // HTTP/1.1 alone skips the protocol sniffing that h2c needs on every
-        // read. Neither has a hyper timer: the watchdog times connections out.
-        let http1 = {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.header_read_timeout(None);
-            builder
-        };
-        let auto = config.h2c().then(|| {
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1().header_read_timeout(None);
-            builder
-        });
+        let protocols = Arc::new(Protocols::new());
         let timeouts = Timeouts::new(&config);
         let max_connections = config.max_connections();
         tokio::pin!(signal);
@@ -320,31 +312,26 @@ impl Listening {
                     }
                     let _ = stream.set_nodelay(true);
                     let activity = Arc::new(Activity::default());
-                    let router = router.clone();
-                    let watched = activity.clone();
-                    let service = hyper::service::service_fn(move |req| {
-                        let busy = watched.request();
-                        let response = router.respond(req, peer);
-                        async move {
-                            let response = response.await;
-                            drop(busy);
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
-                    let guard = stats.connection();
-                    let io = TokioIo::new(Watched::new(stream, activity.clone()));
-                    let shutdown = shutdown_tx.subscribe();
-                    let watch = (Watch::new(activity), timeouts.clone());
-                    match &auto {
-                        Some(auto) => {
-                            let connection = auto.serve_connection_with_upgrades(io, service).into_owned();
-                            spawn_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown());
-                        }
-                        None => {
-                            let connection = http1.serve_connection(io, service).with_upgrades();
-                            spawn_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown());
-                        }
+                    let service = Routed {
+                        router: router.clone(),
+                        peer,
+                        activity: activity.clone(),
+                    };
+                    let connection = Accepted {
+                        shutdown: shutdown_tx.subscribe(),
+                        guard: stats.connection(),
+                        protocols: protocols.clone(),
+                        timeouts: timeouts.clone(),
+                    };
+                    let io = Watched::new(stream, activity.clone());
+                    #[cfg(feature = "tls")]
+                    if let Some(tls) = config.tls() {
+                        let handshake = (tls.clone(), config.tls_handshake_timeout());
+                        tokio::spawn(connection.serve_tls(io, handshake, service, activity));
+                        continue;
                     }
+                    let auto = config.h2c();
+                    tokio::spawn(connection.serve(TokioIo::new(io), auto, service, Watch::new(activity)));
                 }
                 () = &mut signal => break,
             }
@@ -362,10 +349,137 @@ impl Listening {
     }
 }
 
-/// Serves one accepted connection in its own task; on shutdown, lets it
-/// finish the request in progress and close (`graceful`); past a timeout of
-/// the watchdog's, shutting down or not, drops it.
-fn spawn_connection<F, E>(
+/// The HTTP protocols a connection may speak.
+struct Protocols {
+    /// HTTP/1.1 alone skips the protocol sniffing that h2c needs on every
+    /// read. Neither builder has a hyper timer: the watchdog times
+    /// connections out.
+    http1: hyper::server::conn::http1::Builder,
+    /// HTTP/1.1 and HTTP/2, told apart by the connection preface: for h2c,
+    /// and for TLS connections whose ALPN agreed on `h2`.
+    auto: auto::Builder<TokioExecutor>,
+}
+
+impl Protocols {
+    fn new() -> Self {
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1.header_read_timeout(None);
+        let mut auto = auto::Builder::new(TokioExecutor::new());
+        auto.http1().header_read_timeout(None);
+        Protocols { http1, auto }
+    }
+}
+
+/// A connection's service: routes each request, and tells the watchdog
+/// while one is in progress.
+#[derive(Clone)]
+struct Routed {
+    router: Arc<Router>,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Routed {
+    type Response = http::Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = RoutedResponse;
+
+    fn call(&self, req: Request<Incoming>) -> RoutedResponse {
+        let busy = self.activity.request();
+        RoutedResponse {
+            response: self.router.respond(req, self.peer),
+            busy: Some(busy),
+        }
+    }
+}
+
+/// A response in progress; the request counts as busy until it is ready.
+struct RoutedResponse {
+    response: BoxedResponse,
+    busy: Option<Busy>,
+}
+
+impl Future for RoutedResponse {
+    type Output = Result<http::Response<ResponseBody>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = std::task::ready!(self.response.as_mut().poll(cx));
+        self.busy = None;
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// What an accepted connection's task needs besides its I/O.
+struct Accepted {
+    shutdown: watch::Receiver<bool>,
+    /// Counts the connection, handshake included, towards `max_connections`.
+    guard: ConnectionGuard,
+    protocols: Arc<Protocols>,
+    timeouts: Timeouts,
+}
+
+impl Accepted {
+    /// Serves HTTP on `io`: HTTP/1.1 with upgrades, or (`auto`) HTTP/1.1 and
+    /// HTTP/2 by their preface.
+    async fn serve<I>(self, io: I, auto: bool, service: Routed, watch: Watch)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Accepted {
+            shutdown,
+            guard,
+            protocols,
+            timeouts,
+        } = self;
+        let watch = (watch, timeouts);
+        if auto {
+            let connection = protocols.auto.serve_connection_with_upgrades(io, service).into_owned();
+            drive_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown()).await;
+        } else {
+            let connection = protocols.http1.serve_connection(io, service).with_upgrades();
+            drive_connection(connection, shutdown, guard, watch, |c| c.graceful_shutdown()).await;
+        }
+    }
+
+    /// Runs the TLS handshake, bounded by its timeout and cut short by
+    /// shutdown, then serves the protocol ALPN agreed on. A failed or stalled
+    /// handshake (a plain-HTTP client, a port scanner) closes the connection
+    /// and is logged at debug: a client can make many.
+    #[cfg(feature = "tls")]
+    async fn serve_tls(
+        self,
+        io: Watched<tokio::net::TcpStream>,
+        (tls, timeout): (crate::tls::TlsConfig, Duration),
+        service: Routed,
+        activity: Arc<Activity>,
+    ) {
+        let peer = service.peer;
+        let handshake = tokio::time::timeout(timeout, tls.acceptor().accept(io));
+        let stream = tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, ?timeout, "TLS handshake timed out");
+                    return;
+                }
+            },
+            () = shutdown_signal(self.shutdown.clone()) => return,
+        };
+        let h2 = crate::tls::negotiated_h2(&stream);
+        // The header read timeout starts now.
+        self.serve(TokioIo::new(stream), h2, service, Watch::new(activity))
+            .await;
+    }
+}
+
+/// Serves one accepted connection; on shutdown, lets it finish the request
+/// in progress and close (`graceful`); past a timeout of the watchdog's,
+/// shutting down or not, drops it.
+async fn drive_connection<F, E>(
     connection: F,
     shutdown: watch::Receiver<bool>,
     guard: ConnectionGuard,
@@ -375,41 +489,39 @@ fn spawn_connection<F, E>(
     F: Future<Output = Result<(), E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    tokio::spawn(async move {
-        let _guard = guard;
-        let mut connection = std::pin::pin!(connection);
-        let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
-        let mut stopping = false;
-        let mut tick = std::pin::pin!(timeouts.ticker.next());
-        tick.as_mut().enable();
-        let ended = std::future::poll_fn(|cx| {
-            loop {
-                if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
-                    return Poll::Ready(Ok(ended));
-                }
-                if stopping || shutdown.as_mut().poll(cx).is_pending() {
-                    break;
-                }
-                // Shutting down: the connection finishes its request and closes.
-                stopping = true;
-                graceful(connection.as_mut());
+    let _guard = guard;
+    let mut connection = std::pin::pin!(connection);
+    let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
+    let mut stopping = false;
+    let mut tick = std::pin::pin!(timeouts.ticker.next());
+    tick.as_mut().enable();
+    let ended = std::future::poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Ok(ended));
             }
-            while tick.as_mut().poll(cx).is_ready() {
-                tick.set(timeouts.ticker.next());
-                tick.as_mut().enable();
-                if let Some(expired) = watch.check(&timeouts) {
-                    return Poll::Ready(Err(expired));
-                }
+            if stopping || shutdown.as_mut().poll(cx).is_pending() {
+                break;
             }
-            Poll::Pending
-        })
-        .await;
-        match ended {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-            Err(expired) => tracing::debug!(?expired, "connection timed out"),
+            // Shutting down: the connection finishes its request and closes.
+            stopping = true;
+            graceful(connection.as_mut());
         }
-    });
+        while tick.as_mut().poll(cx).is_ready() {
+            tick.set(timeouts.ticker.next());
+            tick.as_mut().enable();
+            if let Some(expired) = watch.check(&timeouts) {
+                return Poll::Ready(Err(expired));
+            }
+        }
+        Poll::Pending
+    })
+    .await;
+    match ended {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+        Err(expired) => tracing::debug!(?expired, "connection timed out"),
+    }
 }
 
 /// A server running in its own task.

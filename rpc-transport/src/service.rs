@@ -37,7 +37,10 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBo
 ///
 /// // Mount it on your own router, e.g. axum's `route_service("/rpc", service)`.
 /// let service = RpcService::new(Api::app());
-/// # let _ = service;
+/// // Its WebSockets outlive their HTTP connections: keep a handle to close
+/// // them (with 1001, after their running calls) when the router stops.
+/// let shutdown = service.shutdown_handle();
+/// # let _ = (service, shutdown);
 /// ```
 #[derive(Debug)]
 pub struct RpcService<C> {
@@ -53,8 +56,9 @@ struct Inner<C> {
     shared: Arc<WsShared>,
     http: bool,
     websocket: bool,
-    /// Keeps the shutdown channel open when no server owns it.
-    _shutdown: Option<watch::Sender<bool>>,
+    /// The shutdown signal of a standalone service; a server's services
+    /// have their server's.
+    own_shutdown: Option<Arc<watch::Sender<bool>>>,
 }
 
 impl<C> Clone for RpcService<C> {
@@ -74,7 +78,14 @@ impl<C: Consumer> RpcService<C> {
     /// Serves `app` with `config`.
     pub fn with_config(app: App<C>, config: ServerConfig) -> Self {
         let (sender, shutdown) = watch::channel(false);
-        Self::build(app, config, shutdown, Stats::default(), (true, true), Some(sender))
+        Self::build(
+            app,
+            config,
+            shutdown,
+            Stats::default(),
+            (true, true),
+            Some(Arc::new(sender)),
+        )
     }
 
     /// A service of the server's, on its shutdown signal and counters.
@@ -94,7 +105,7 @@ impl<C: Consumer> RpcService<C> {
         shutdown: watch::Receiver<bool>,
         stats: Stats,
         (http, websocket): (bool, bool),
-        owned_shutdown: Option<watch::Sender<bool>>,
+        own_shutdown: Option<Arc<watch::Sender<bool>>>,
     ) -> Self {
         let app = app.limits(config.limits());
         RpcService {
@@ -108,7 +119,7 @@ impl<C: Consumer> RpcService<C> {
                 }),
                 http,
                 websocket,
-                _shutdown: owned_shutdown,
+                own_shutdown,
             }),
         }
     }
@@ -133,9 +144,30 @@ impl<C: Consumer> RpcService<C> {
                 shared: inner.shared.clone(),
                 http,
                 websocket,
-                _shutdown: inner._shutdown.clone(),
+                own_shutdown: inner.own_shutdown.clone(),
             }),
         }
+    }
+
+    /// The handle that shuts this service (and its clones) down: for a
+    /// service mounted on a router of your own, whose graceful shutdown
+    /// knows nothing of the WebSockets it upgraded.
+    pub fn shutdown_handle(&self) -> ServiceShutdown {
+        ServiceShutdown {
+            signal: self
+                .inner
+                .own_shutdown
+                .clone()
+                .expect("only a `Server` holds services without their own shutdown, and never hands them out"),
+            stats: self.inner.shared.stats.clone(),
+            timeout: self.inner.shared.config.shutdown_timeout(),
+        }
+    }
+
+    /// Live counts of this service's WebSockets (`connections` stays 0:
+    /// the router that mounts the service owns the connections).
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.stats.clone()
     }
 
     pub(crate) fn serves(&self, upgrade: bool) -> bool {
@@ -178,6 +210,9 @@ impl<C: Consumer> RpcService<C> {
             if upgrade || !service.http {
                 if !service.websocket {
                     return plain(StatusCode::NOT_FOUND, "no WebSocket endpoint here\n");
+                }
+                if *service.shared.shutdown.borrow() {
+                    return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
                 }
                 serve_upgrade(service.app.clone(), service.shared.clone(), req, peer).await
             } else if let Some(cors) = service.shared.config.cors_layer() {
@@ -235,5 +270,39 @@ where
     fn call(&mut self, req: Request<B>) -> ResponseFuture {
         let response = self.respond(req, None);
         Box::pin(async move { Ok(response.await) })
+    }
+}
+
+/// Shuts a standalone [`RpcService`] down: made by
+/// [`RpcService::shutdown_handle`].
+///
+/// Mounted on axum (or any router), an `RpcService`'s WebSockets run in
+/// their own tasks once upgraded: the router's graceful shutdown neither
+/// waits for them nor closes them. Call [`shutdown`](Self::shutdown) after
+/// (or while) the router stops.
+#[derive(Debug, Clone)]
+pub struct ServiceShutdown {
+    signal: Arc<watch::Sender<bool>>,
+    stats: Stats,
+    timeout: std::time::Duration,
+}
+
+impl ServiceShutdown {
+    /// Shuts down gracefully and waits until every WebSocket is closed:
+    /// each stops reading, lets its running calls finish (within the
+    /// configuration's `shutdown_timeout`), sends their replies and closes
+    /// with 1001. New upgrades are answered 503 from now on; HTTP POST is
+    /// still answered while the router serves it.
+    pub async fn shutdown(self) {
+        self.signal.send_replace(true);
+        // The drain is bounded by `shutdown_timeout`; a second more covers
+        // the close handshakes.
+        let closed = self.stats.all_closed();
+        if tokio::time::timeout(self.timeout + std::time::Duration::from_secs(1), closed)
+            .await
+            .is_err()
+        {
+            tracing::warn!("service shutdown timed out with WebSockets still open");
+        }
     }
 }
