@@ -1,6 +1,6 @@
 //! A consumer on an axum `Router`, beside the application's REST routes,
 //! under tower-http's `TraceLayer`: JSON-RPC over HTTP POST and WebSocket on
-//! `/api/rpc`, `GET /health` as any axum handler. Ctrl-C (SIGINT) stops
+//! `/api/rpc`, `GET /health` as any axum handler. SIGTERM or Ctrl-C stops
 //! axum gracefully, then the service's shutdown handle lets running calls
 //! finish and closes the WebSockets with 1001.
 //!
@@ -10,13 +10,15 @@
 //! curl -s http://HOST:PORT/api/rpc -d '{"jsonrpc":"2.0","method":"version","id":1}'
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use channels_rpc::{rpc_method, Consumer, RpcService};
+use channels_rpc::{rpc_method, shutdown_on_signal, Consumer, RpcService};
 use tower_http::trace::TraceLayer;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Consumer, Default)]
 struct Api;
@@ -52,9 +54,7 @@ fn router(rpc: RpcService<Api>) -> Router {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    logging::init();
     let args: Vec<String> = std::env::args().collect();
     let addr = args
         .iter()
@@ -69,9 +69,7 @@ async fn main() -> std::io::Result<()> {
     // once upgraded, runs in its own task. The handle stops those.
     let rpc_shutdown = rpc.shutdown_handle();
     axum::serve(listener, router(rpc))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_on_signal())
         .await?;
     rpc_shutdown.shutdown().await;
     Ok(())

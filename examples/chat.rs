@@ -20,6 +20,9 @@
 //! cargo run --example chat -- --addr 127.0.0.1:8002 --redis redis://127.0.0.1:6379 --layer core
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::sync::Arc;
 
 use channels_rpc::{
@@ -65,16 +68,7 @@ fn choose_layer() -> Result<Arc<dyn ChannelLayer>, Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Logs go to stderr, filtered by RUST_LOG (default `info`): RUST_LOG=debug
-    // shows every connection and call.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::builder()
-                .with_default_directive(tracing::Level::INFO.into())
-                .from_env_lossy(),
-        )
-        .init();
+    logging::init();
     let addr = arg("--addr").unwrap_or_else(|| "127.0.0.1:8000".to_owned());
     let layer = choose_layer()?;
     let server = Server::bind(addr)

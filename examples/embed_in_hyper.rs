@@ -9,6 +9,9 @@
 //! curl -s http://HOST:PORT/api/rpc -d '{"jsonrpc":"2.0","method":"version","id":1}'
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::convert::Infallible;
 
 use bytes::Bytes;
@@ -40,16 +43,7 @@ async fn route(mut rpc: RpcService<Api>, req: Request<Incoming>) -> Result<Respo
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    // Logs go to stderr, filtered by RUST_LOG (default `info`): RUST_LOG=debug
-    // shows every connection and call.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::builder()
-                .with_default_directive(tracing::Level::INFO.into())
-                .from_env_lossy(),
-        )
-        .init();
+    logging::init();
     let args: Vec<String> = std::env::args().collect();
     let addr = args
         .iter()

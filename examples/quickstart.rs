@@ -5,6 +5,9 @@
 //! cargo run --example quickstart -- --addr 127.0.0.1:8000
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use channels_rpc::{
@@ -80,16 +83,7 @@ fn addr_from_args() -> String {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    // Logs go to stderr, filtered by RUST_LOG (default `info`): RUST_LOG=debug
-    // shows every connection and call.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::builder()
-                .with_default_directive(tracing::Level::INFO.into())
-                .from_env_lossy(),
-        )
-        .init();
+    logging::init();
     let server = Server::bind(addr_from_args())
         .websocket("/ws/", MyConsumer::app())
         .http("/rpc/", MyConsumer::app())

@@ -18,6 +18,9 @@
 //! cargo run --release --features tls --example spec_server -- --tls-cert cert.pem --tls-key key.pem
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -141,16 +144,7 @@ fn with_tls(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Logs go to stderr, filtered by RUST_LOG (default `info`): RUST_LOG=debug
-    // shows every connection and call.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::builder()
-                .with_default_directive(tracing::Level::INFO.into())
-                .from_env_lossy(),
-        )
-        .init();
+    logging::init();
     let args = Args::parse();
     if let Some(token) = &args.token {
         TOKEN.set(token.clone()).expect("set once");
