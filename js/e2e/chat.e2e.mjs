@@ -255,7 +255,7 @@ test("a page that sends garbage gets the specification's errors and the page kee
   await waitForMessage(pages.a, "still here");
 });
 
-test("a page that floods is answered in full, an oversized message closes only its socket (1009)", async () => {
+test("a page that floods is answered in full, an oversized message closes only its socket", async () => {
   const outcome = await pages.b.evaluate(async () => {
     const url = new URL("/ws/", location.href);
     url.protocol = "ws:";
@@ -290,7 +290,13 @@ test("a page that floods is answered in full, an oversized message closes only i
     big.send(JSON.stringify({ jsonrpc: "2.0", method: "echo", params: ["x".repeat(11 * 1024 * 1024)], id: 1 }));
     return { answered: answered.size, closeCode: await closed };
   });
-  assert.deepEqual(outcome, { answered: 2000, closeCode: 1009 });
+  assert.equal(outcome.answered, 2000);
+  // The server closes with 1009 as soon as the message passes 10 MiB, while the
+  // browser is still sending the rest: the unread rest makes the server's
+  // kernel reset the connection, and a reset can reach the browser before the
+  // close frame does (then it reports 1006). Either way that socket, and only
+  // it, is closed; tests/e2e_ws.rs checks the 1009 itself on the server's side.
+  assert.ok([1009, 1006].includes(outcome.closeCode), `close code ${outcome.closeCode}`);
   // The page's own connection and the other page were not hurt.
   await say(pages.b, "after the flood");
   await waitForMessage(pages.a, "after the flood");
