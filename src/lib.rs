@@ -43,7 +43,13 @@ pub use rpc_core::Consumer;
 pub use rpc_core::{App, ConsumerHooks, MethodSources, Reject};
 
 // What a method receives and returns.
-pub use rpc_core::{AnyConsumer, Connection, Inject, Params, RpcContext, RpcError, Scope, Transport, Version};
+pub use rpc_core::{
+    AnyConsumer, Connection, Ext, Inject, Params, RpcContext, RpcError, Scope, Transport, Version,
+};
+
+// Who may call what.
+pub use rpc_core::guard;
+pub use rpc_core::{Guard, GuardAnswer, GuardFn};
 
 // Introspection of a consumer's table, and why one cannot be built.
 pub use rpc_core::{Discovery, MethodEntry, MethodKind, RegistryError};

@@ -67,6 +67,7 @@ impl<C: Consumer> App<C> {
         let table = MethodTable::linked(ConsumerId::of::<C>(), C::METHOD_SOURCES)?;
         let mut dispatcher = Dispatcher::new(table, Limits::default());
         dispatcher.set_discovery(Discovery::new().titled_after(std::any::type_name::<C>()));
+        dispatcher.set_guard(C::guard());
         Ok(App {
             dispatcher: Arc::new(dispatcher),
             _consumer: PhantomData,
@@ -97,6 +98,7 @@ impl<C: Consumer> App<C> {
                 *shared.limits(),
             );
             copy.set_discovery(shared.discovery().clone());
+            copy.set_guard(C::guard());
             copy
         });
         change(&mut dispatcher);

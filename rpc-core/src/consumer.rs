@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::connection::Connection;
 use crate::context::{wrong_consumer, ConsumerId, Inject, RpcContext};
 use crate::error::RpcError;
+use crate::guard::GuardFn;
 use crate::registry::MethodSources;
 use crate::scope::Scope;
 
@@ -77,6 +78,27 @@ pub trait Consumer: ConsumerHooks + Sized + Send + Sync + 'static {
 
     /// Makes the instance for a new connection.
     fn new(scope: &Scope) -> Self;
+
+    /// The guard over every method and notification handler of this
+    /// consumer, asked before the method's own (see [`guard`](crate::guard)).
+    /// `#[consumer(guard = path)]` writes it; none by default.
+    ///
+    /// ```
+    /// use channels_rpc::{rpc_method, Consumer, RpcContext};
+    ///
+    /// fn has_token(cx: &RpcContext) -> bool {
+    ///     cx.scope().header("authorization").is_some()
+    /// }
+    ///
+    /// #[derive(Consumer, Default)]
+    /// #[consumer(guard = has_token)]
+    /// struct Private;
+    ///
+    /// assert!(Private::guard().is_some());
+    /// ```
+    fn guard() -> Option<GuardFn> {
+        None
+    }
 }
 
 /// Lifecycle hooks, like `connect` and `disconnect` of a Channels consumer.

@@ -139,6 +139,22 @@ impl<C> RpcContext<C> {
         self.call.connection.scope()
     }
 
+    /// The value of type `T` in the scope's extensions (where a connect hook
+    /// puts the authenticated user), if there is one.
+    ///
+    /// ```
+    /// use channels_rpc::RpcContext;
+    ///
+    /// struct User(String);
+    ///
+    /// fn logged_in(cx: &RpcContext) -> bool {
+    ///     cx.extension::<User>().is_some()
+    /// }
+    /// ```
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.scope().extensions().get::<T>()
+    }
+
     /// The connection.
     pub fn connection(&self) -> &Connection {
         self.call.connection
@@ -270,11 +286,12 @@ impl ConsumerId {
 }
 
 /// A type whose reference the framework fills when a method takes `&Self`:
-/// `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection` or `&C` for a consumer `C`.
+/// `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection`, `&Ext<T>` or `&C`
+/// for a consumer `C`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected into an RPC method",
     label = "not something the framework can provide",
-    note = "a `&T` argument is filled by the framework: use `&RpcContext`, `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection` or `&C` for a consumer `C`; take JSON parameters by value"
+    note = "a `&T` argument is filled by the framework: use `&RpcContext`, `&RpcContext<C>`, `&Scope`, `&Params`, `&Connection`, `&Ext<T>` for a value in the scope's extensions, or `&C` for a consumer `C`; take JSON parameters by value"
 )]
 pub trait Inject: 'static {
     /// True when this argument receives the whole `params`, so that parameters
@@ -338,5 +355,73 @@ impl Inject for Params {
             None => EMPTY.get_or_init(|| RawValue::from_string("[]".to_owned()).expect("valid JSON")),
         };
         Ok(Params::from_raw(raw))
+    }
+}
+
+/// A method argument `&Ext<T>` receives the `T` in the connection's scope
+/// extensions, put there by the connect hook (an authenticated user, a
+/// tenant) or by middleware. It derefs to `T`.
+///
+/// When the scope has no `T` the call answers -32603 "Internal error" and
+/// the server logs which type was missing: a method that takes `&Ext<T>`
+/// says it is never called without one, so its absence is a setup mistake of
+/// the server, not something the caller did. A method that some callers may
+/// reach without a `T` takes `&RpcContext` and asks
+/// [`RpcContext::extension`]; to refuse those callers, put a
+/// [guard](crate::guard) before the method, which runs first.
+///
+/// ```
+/// use channels_rpc::{rpc_method, Ext};
+///
+/// struct User {
+///     name: String,
+/// }
+///
+/// #[rpc_method]
+/// fn whoami(user: &Ext<User>) -> String {
+///     user.name.clone()
+/// }
+/// ```
+#[derive(RefCastCustom)]
+#[repr(transparent)]
+pub struct Ext<T>(T);
+
+impl<T> Ext<T> {
+    #[ref_cast_custom]
+    fn wrap(value: &T) -> &Self;
+
+    /// The value.
+    pub fn get(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::Deref for Ext<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Ext<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Ext").field(&self.0).finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> Inject for Ext<T> {
+    fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
+        match cx.extension::<T>() {
+            Some(value) => Ok(Ext::wrap(value)),
+            None => {
+                tracing::error!(
+                    method = cx.method(),
+                    missing = std::any::type_name::<T>(),
+                    "the method takes an extension the scope does not have: the connect hook (or middleware) must insert it"
+                );
+                Err(RpcError::internal())
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::connection::Connection;
 use crate::context::Call;
 use crate::discover::{Discovery, Documents, DISCOVER_METHOD};
 use crate::error::RpcError;
+use crate::guard::{self, GuardFn, Guards, Verdict};
 use crate::handler::{Invoked, MethodFuture};
 use crate::limits::Limits;
 use crate::message::{self, Entry, Message, Version};
@@ -26,6 +27,8 @@ pub struct Dispatcher {
     table: MethodTable,
     limits: Limits,
     documents: Documents,
+    /// The consumer-wide guard (`#[consumer(guard = path)]`).
+    guard: Option<GuardFn>,
 }
 
 impl Dispatcher {
@@ -35,7 +38,18 @@ impl Dispatcher {
             table,
             limits,
             documents: Documents::new(Discovery::new()),
+            guard: None,
         }
+    }
+
+    /// Sets the guard asked before every call's own (see [`guard`](crate::guard)).
+    pub fn set_guard(&mut self, guard: Option<GuardFn>) {
+        self.guard = guard;
+    }
+
+    /// The guard asked before every call's own.
+    pub fn guard(&self) -> Option<GuardFn> {
+        self.guard
     }
 
     /// Replaces the `rpc.discover` settings.
@@ -116,15 +130,18 @@ impl Dispatcher {
         };
         let (method, call) = match self.prepare(connection, &entry) {
             Ok(prepared) => prepared,
-            Err(answer) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
+            Err(Early::Now(answer)) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
+            Err(Early::Later(answer)) => {
+                return Answer::Pending(Box::pin(async move { Some(Reply::single(version, answer.await)) }))
+            }
         };
         let trace = CallTrace::start(&call);
-        if method.answers_later() {
+        if self.answers_later(method) {
             let limit = self.time_limit(method);
             let span = trace.span.clone();
             return Answer::Pending(Box::pin(
                 async move {
-                    if let Err(refused) = admit(&call) {
+                    if let Err(refused) = self.admit_later(method, &call).await {
                         return refused.map(|out| Reply::single(version, out));
                     }
                     let out = match method.call(call.context()) {
@@ -137,7 +154,7 @@ impl Dispatcher {
                 .instrument(span),
             ));
         }
-        if let Err(refused) = admit(&call) {
+        if let Err(refused) = self.admit_now(method, &call) {
             return Answer::Ready(refused.map(|out| Reply::single(version, out)));
         }
         let out = trace.span.in_scope(|| call_now(method, &call));
@@ -150,15 +167,17 @@ impl Dispatcher {
     fn batch<'a>(&'a self, connection: &'a Connection, entries: &[Entry<'a>]) -> Answer<'a> {
         let mut out = BatchReply::with_capacity(entries.len());
         let mut calls = Vec::with_capacity(entries.len());
+        let later = FuturesUnordered::new();
         for entry in entries {
             match self.prepare(connection, entry) {
                 Ok(call) => calls.push(call),
-                Err(answer) => out.extend(answer),
+                Err(Early::Now(answer)) => out.extend(answer),
+                Err(Early::Later(answer)) => later.push(answer),
             }
         }
-        if !calls.iter().any(|(method, _)| method.answers_later()) {
+        if later.is_empty() && !calls.iter().any(|(method, _)| self.answers_later(method)) {
             for (method, call) in &calls {
-                if let Err(refused) = admit(call) {
+                if let Err(refused) = self.admit_now(method, call) {
                     out.extend(refused);
                     continue;
                 }
@@ -170,33 +189,28 @@ impl Dispatcher {
             return Answer::Ready(out.finish());
         }
         Answer::Pending(Box::pin(async move {
-            let mut running = FuturesUnordered::new();
+            // Each member is guarded, admitted and run in its own future, so
+            // that an `async` guard holds up only its own member.
+            let running = FuturesUnordered::new();
             for (method, call) in &calls {
-                if let Err(refused) = admit(call) {
-                    out.extend(refused);
-                    continue;
-                }
-                let trace = CallTrace::start(call);
-                match trace.span.in_scope(|| method.call(call.context())) {
-                    Invoked::Ready(answer) => {
-                        trace.finish(answer.as_ref());
-                        out.extend(answer);
+                running.push(async move {
+                    if let Err(refused) = self.admit_later(method, call).await {
+                        return refused;
                     }
-                    Invoked::Pending(future) => {
-                        let span = trace.span.clone();
-                        let limited = within(self.time_limit(method), call, future);
-                        running.push(
-                            async move {
-                                let answer = limited.await;
-                                trace.finish(answer.as_ref());
-                                answer
-                            }
-                            .instrument(span),
-                        );
-                    }
-                }
+                    let trace = CallTrace::start(call);
+                    let answer = match trace.span.in_scope(|| method.call(call.context())) {
+                        Invoked::Ready(answer) => answer,
+                        Invoked::Pending(future) => {
+                            let span = trace.span.clone();
+                            within(self.time_limit(method), call, future).instrument(span).await
+                        }
+                    };
+                    trace.finish(answer.as_ref());
+                    answer
+                });
             }
-            while let Some(answer) = running.next().await {
+            let mut answers = futures_util::stream::select(running, later.map(Some));
+            while let Some(answer) = answers.next().await {
                 out.extend(answer);
             }
             out.finish()
@@ -208,27 +222,30 @@ impl Dispatcher {
     /// notification).
     #[allow(clippy::type_complexity)]
     fn prepare<'a>(
-        &self,
+        &'a self,
         connection: &'a Connection,
         entry: &Entry<'a>,
-    ) -> Result<(&'static MethodEntry, Call<'a>), Option<Encoded>> {
+    ) -> Result<(&'static MethodEntry, Call<'a>), Early<'a>> {
         let request = match entry {
             Entry::Request(request) => request,
-            Entry::Invalid { version, id, error } => return Err(Some(response::error(*version, *id, error))),
+            Entry::Invalid { version, id, error } => return Err(Early::Now(Some(response::error(*version, *id, error)))),
         };
         let notification = request.id.is_none();
         let transport = connection.scope().transport();
         if request.method == DISCOVER_METHOD && self.documents.settings().is_enabled() {
-            return Err((!notification).then(|| self.discover(connection, request)));
+            return Err(match notification {
+                true => Early::Now(None),
+                false => self.discover(connection, request),
+            });
         }
         let Some(method) = self.table.lookup(&request.method, notification, transport) else {
-            return Err((!notification).then(|| {
+            return Err(Early::Now((!notification).then(|| {
                 response::error(
                     request.version,
                     request.id,
                     &RpcError::method_not_found(&request.method),
                 )
-            }));
+            })));
         };
         let call = Call {
             connection,
@@ -243,23 +260,93 @@ impl Dispatcher {
     }
 }
 
+/// What a request gets without a call of a method: an answer now (an invalid
+/// request, an unknown method, `None` for a notification), or later
+/// (`rpc.discover` asking `async` guards).
+enum Early<'a> {
+    Now(Option<Encoded>),
+    Later(Pin<Box<dyn Future<Output = Encoded> + Send + 'a>>),
+}
+
 impl Dispatcher {
+    /// The guards over a call of `method`: the consumer's, then its own.
+    fn guards(&self, method: &MethodEntry) -> Guards {
+        Guards {
+            consumer: self.guard,
+            method: method.guard(),
+        }
+    }
+
+    /// True when a call of `method` answers later: an `async` or `blocking`
+    /// method, or an `async` guard.
+    fn answers_later(&self, method: &MethodEntry) -> bool {
+        method.answers_later() || self.guards(method).is_async()
+    }
+
+    /// Lets a call through its guards (none `async`), then its rate limit.
+    fn admit_now(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
+        guard::allow_now(self.guards(method), call)?;
+        admit(call)
+    }
+
+    /// Lets a call through its guards once they decide, then its rate limit.
+    async fn admit_later(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
+        guard::allow_later(self.guards(method), call).await?;
+        admit(call)
+    }
+
     /// How long `method` may run: its own timeout, else the default.
     fn time_limit(&self, method: &MethodEntry) -> Option<Duration> {
         method.timeout().or(self.limits.call_time())
     }
 
-    /// The answer to `rpc.discover`, which takes no parameters.
-    fn discover(&self, connection: &Connection, request: &message::Request<'_>) -> Encoded {
+    /// The answer to `rpc.discover`, which takes no parameters: the entries
+    /// the caller's guards allow, asked as if each were called.
+    fn discover<'a>(&'a self, connection: &'a Connection, request: &message::Request<'a>) -> Early<'a> {
+        let (version, id) = (request.version, request.id);
         if !request.params.is_none_or(|p| is_empty_container(p.get())) {
             let error = RpcError::invalid_params("rpc.discover takes no parameters");
-            return response::error(request.version, request.id, &error);
+            return Early::Now(Some(response::error(version, id, &error)));
         }
-        // Where guards come, the visibility test asks them about the caller.
-        let document = self
-            .documents
-            .document(&self.table, connection.scope().transport(), |_| true);
-        response::success(request.version, request.id, &document, 4096)
+        let transport = connection.scope().transport();
+        let asking = move |entry: &MethodEntry| Call {
+            connection,
+            method: entry.name(),
+            param_names: entry.params(),
+            takes_params: entry.takes_params(),
+            version,
+            id,
+            params: None,
+        };
+        let document = move |visible: &dyn Fn(&MethodEntry) -> bool| {
+            let document = self.documents.document(&self.table, transport, visible);
+            response::success(version, id, &document, 4096)
+        };
+        let mut entries = self.table.entries();
+        entries.retain(|entry| entry.serves(transport));
+        if !entries.iter().any(|entry| self.guards(entry).is_async()) {
+            return Early::Now(Some(document(&|entry| {
+                let call = asking(entry);
+                let allowed = matches!(self.guards(entry).check(call.context()), Verdict::Ready(Ok(())));
+                allowed
+            })));
+        }
+        Early::Later(Box::pin(async move {
+            let calls: Vec<Call<'a>> = entries.iter().map(|entry| asking(entry)).collect();
+            let allowed = futures_util::future::join_all(
+                entries
+                    .iter()
+                    .zip(&calls)
+                    .map(|(entry, call)| async move { self.guards(entry).check(call.context()).decided().await.is_ok() }),
+            )
+            .await;
+            let visible: Vec<&MethodEntry> = entries
+                .iter()
+                .zip(allowed)
+                .filter_map(|(entry, allowed)| allowed.then_some(*entry))
+                .collect();
+            document(&|entry| visible.iter().any(|v| std::ptr::eq(*v, entry)))
+        }))
     }
 }
 

@@ -15,6 +15,7 @@
 //! | [`context`] | [`RpcContext`] and [`Inject`]: what a method can ask for |
 //! | [`consumer`] | [`Consumer`] and [`ConsumerHooks`]: one instance per connection |
 //! | [`params`] | decoding `params` into arguments, by position or by name |
+//! | [`guard`] | [`Guard`]: who may call a method, asked before it runs |
 //! | [`handler`] | running a method (sync, async, blocking), catching panics |
 //! | `response` | writing the response envelope into one buffer |
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
@@ -35,6 +36,7 @@ pub mod context;
 pub mod discover;
 pub mod dispatch;
 pub mod error;
+pub mod guard;
 pub mod handler;
 mod json_writer;
 pub mod layer;
@@ -56,10 +58,11 @@ pub use app::App;
 pub use client_calls::{CallLimits, ClientCallError, Delivery, PendingCalls};
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerHooks, Reject};
-pub use context::{AnyConsumer, ConsumerId, Inject, RpcContext};
+pub use context::{AnyConsumer, ConsumerId, Ext, Inject, RpcContext};
 pub use discover::Discovery;
 pub use dispatch::{Answer, Dispatcher, Reply, StatusMapping};
 pub use error::RpcError;
+pub use guard::{Guard, GuardAnswer, GuardFn};
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
 pub use limits::Limits;
 pub use message::Version;
@@ -75,6 +78,7 @@ pub use scope::{Scope, Transport};
 pub mod __private {
     pub use crate::app::App;
     pub use crate::context::{ConsumerId, Inject, RpcContext};
+    pub use crate::guard::GuardFn;
     pub use crate::handler::{call_async, call_blocking, call_sync, Invoked, MethodFuture, ViaResult, ViaSerialize};
     pub use crate::registry::MethodSources;
     pub use crate::registry::{EntryParts, MethodEntry, MethodKind, ParamSchema, CHANNELS_RPC_METHODS};

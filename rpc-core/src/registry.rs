@@ -13,6 +13,7 @@ use std::fmt;
 use linkme::distributed_slice;
 
 use crate::context::{ConsumerId, RpcContext};
+use crate::guard::GuardFn;
 use crate::handler::Invoked;
 use crate::schema::SchemaFn;
 use crate::scope::Transport;
@@ -81,6 +82,8 @@ pub struct EntryParts {
     pub line: u32,
     /// The consumers the entry names (`consumer = T`) or needs (`&RpcContext<T>`, `&T`).
     pub consumers: &'static [fn() -> Option<ConsumerId>],
+    /// `#[rpc_method(guard = path)]`: who may call it.
+    pub guard: Option<fn() -> GuardFn>,
     /// The generated wrapper.
     pub call: CallFn,
 }
@@ -166,6 +169,11 @@ impl MethodEntry {
     /// Source file and line of the function.
     pub fn location(&self) -> (&'static str, u32) {
         (self.parts.file, self.parts.line)
+    }
+
+    /// Its own guard (`#[rpc_method(guard = path)]`), if it has one.
+    pub fn guard(&self) -> Option<GuardFn> {
+        self.parts.guard.map(|guard| guard())
     }
 
     /// Runs the generated wrapper for one call.

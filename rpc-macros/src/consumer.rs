@@ -10,6 +10,8 @@ use syn::{Data, DeriveInput, Ident, Path, Token};
 struct ConsumerOptions {
     new: Option<Path>,
     hooks: bool,
+    /// `guard = path`: asked before every method of the consumer.
+    guard: Option<syn::ExprPath>,
     /// Crates whose unbound methods the consumer serves, as written.
     include: Vec<Ident>,
     /// `include` was given (perhaps empty, which is an error reported once).
@@ -55,6 +57,14 @@ pub fn expand(input: TokenStream) -> TokenStream {
             <Self as ::core::default::Default>::default()
         }),
     };
+    let guard = options.guard.as_ref().map(|path| {
+        let of = crate::expand::guard_of(path);
+        quote! {
+            fn guard() -> ::core::option::Option<#rpc::GuardFn> {
+                ::core::option::Option::Some(#of)
+            }
+        }
+    });
     let hooks = (!options.hooks).then(|| quote!(impl #rpc::ConsumerHooks for #ident {}));
     let names: Vec<String> = options.include.iter().map(ToString::to_string).collect();
     // Naming each included crate in a `use` makes sure it is linked, so its
@@ -82,6 +92,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
             fn new(scope: &#rpc::Scope) -> Self {
                 #new
             }
+            #guard
         }
         impl #ident {
             /// This consumer's method table and settings, built from every
@@ -106,13 +117,25 @@ fn options(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> ConsumerOp
                 }
                 options.new = Some(meta.value()?.parse()?);
                 Ok(())
+            } else if meta.path.is_ident("guard") {
+                if options.guard.is_some() {
+                    return Err(meta.error("`guard` is given more than once"));
+                }
+                let value: syn::Expr = meta.value()?.parse()?;
+                match value {
+                    syn::Expr::Path(path) => options.guard = Some(path),
+                    other => return Err(crate::parse::guard_not_a_path(&other)),
+                }
+                Ok(())
             } else if meta.path.is_ident("hooks") {
                 options.hooks = true;
                 Ok(())
             } else if meta.path.is_ident("include") {
                 include(&meta, &mut options)
             } else {
-                Err(meta.error("unknown option; expected `new = path`, `hooks` or `include(crate, ...)`"))
+                Err(meta.error(
+                    "unknown option; expected `new = path`, `hooks`, `include(crate, ...)` or `guard = path`",
+                ))
             }
         });
         if let Err(e) = result {

@@ -167,6 +167,7 @@ pub fn registration(method: &Method) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let guard = guard(method.guard.as_ref());
     let doc = &method.doc;
     let consumers = method
         .consumer
@@ -220,6 +221,7 @@ pub fn registration(method: &Method) -> TokenStream {
                 file: ::core::file!(),
                 line: #line,
                 consumers: &[#(#consumers),*],
+                guard: #guard,
                 call: |__rpc_cx| {
                     use #rpc::{ViaResult as _, ViaSerialize as _};
                     #body
@@ -227,6 +229,20 @@ pub fn registration(method: &Method) -> TokenStream {
             });
         };
     }
+}
+
+/// The entry's `guard`: a function that makes the `GuardFn` of the path.
+fn guard(path: Option<&syn::ExprPath>) -> TokenStream {
+    match path.map(guard_of) {
+        Some(of) => quote!(::core::option::Option::Some(|| #of)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// `GuardFn::of(&path)`, spanned at the path so that a function of the wrong
+/// shape is reported there. Shared with `#[consumer(guard = path)]`.
+pub fn guard_of(path: &syn::ExprPath) -> TokenStream {
+    quote_spanned!(path.span()=> ::channels_rpc::__private::GuardFn::of(&#path))
 }
 
 /// The type with every lifetime made `'_`, so it can be named outside the

@@ -19,7 +19,10 @@ use model::Kind;
 /// Registers a free function as a JSON-RPC method.
 ///
 /// `#[rpc_method]`, `#[rpc_method("name")]` or
-/// `#[rpc_method("name", consumer = T, websocket = bool, http = bool, blocking, timeout = "5s")]`.
+/// `#[rpc_method("name", consumer = T, websocket = bool, http = bool, blocking, timeout = "5s", guard = path)]`.
+/// `guard` names a function asked before each call (`fn(&RpcContext) ->
+/// bool` or `-> Result<(), RpcError>`, sync or `async`); a call it denies
+/// answers like a missing method (see `channels_rpc::guard`).
 /// `timeout` (humantime syntax: `"500ms"`, `"5s"`, `"1m 30s"`) bounds how
 /// long an `async` or `blocking` function's call may run, in place of the
 /// server's default (`Limits::call_timeout`). Without `consumer = T` the method is unbound: served by the consumers of
@@ -46,7 +49,9 @@ pub fn rpc_notification(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `hooks` says the struct implements `ConsumerHooks` itself (otherwise the
 ///   default hooks are used);
 /// - `include(crate_a, crate_b)` serves the unbound methods of those crates
-///   too, and links them.
+///   too, and links them;
+/// - `guard = path` names a guard asked before every call of the consumer's
+///   methods, ahead of each method's own.
 ///
 /// A consumer serves exactly what its own code chose: methods bound to it
 /// (`consumer = T`, or a `&T` / `&RpcContext<T>` argument), unbound methods

@@ -50,6 +50,8 @@ pub struct Method {
     pub is_async: bool,
     /// `timeout = "5s"`, for async and blocking functions.
     pub timeout: Option<std::time::Duration>,
+    /// `guard = path`.
+    pub guard: Option<syn::ExprPath>,
     pub args: Vec<Arg>,
     pub doc: String,
     /// The span errors about the function as a whole point at.
@@ -224,6 +226,7 @@ pub fn method(kind: Kind, options: Options, item: &ItemFn, errors: &mut Vec<syn:
         blocking,
         is_async,
         timeout: options.timeout.map(|(_, limit)| limit),
+        guard: options.guard,
         args,
         doc: doc_comment(&item.attrs),
         span: sig.ident.span(),

@@ -48,6 +48,8 @@ pub struct Options {
     pub blocking: Option<Ident>,
     /// `timeout = "5s"`: the literal and the duration it names.
     pub timeout: Option<(LitStr, std::time::Duration)>,
+    /// `guard = path`: the guard function.
+    pub guard: Option<syn::ExprPath>,
 }
 
 /// Parses and validates the options, pushing each mistake into `errors`.
@@ -140,9 +142,23 @@ fn keyed(options: &mut Options, key: Ident, value: Option<Value>, errors: &mut V
             )),
             None => errors.push(syn::Error::new(key.span(), "expected `timeout = \"5s\"`")),
         },
+        "guard" => match value {
+            Some(syn::Expr::Path(path)) if options.guard.is_none() => options.guard = Some(path),
+            Some(syn::Expr::Path(_)) => errors.push(twice(&key)),
+            Some(other) => errors.push(guard_not_a_path(&other)),
+            None => errors.push(syn::Error::new(key.span(), "expected `guard = path::to::function`")),
+        },
         _ => errors.push(syn::Error::new(
             key.span(),
-            format!("unknown option `{key}`; expected a name string, `consumer = Type`, `websocket = bool`, `http = bool`, `blocking` or `timeout = \"5s\"`"),
+            format!("unknown option `{key}`; expected a name string, `consumer = Type`, `websocket = bool`, `http = bool`, `blocking`, `timeout = \"5s\"` or `guard = path`"),
         )),
     }
+}
+
+/// The error for `guard = <not a path>`; the derive's `#[consumer(guard = ...)]` says the same.
+pub fn guard_not_a_path(value: &dyn quote::ToTokens) -> syn::Error {
+    syn::Error::new_spanned(
+        value,
+        "`guard` takes the path of a function, `guard = is_admin`: `fn(&RpcContext) -> bool` or `-> Result<(), RpcError>`, sync or async",
+    )
 }

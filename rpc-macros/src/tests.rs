@@ -225,3 +225,26 @@ fn consumer_include() {
     }));
     insta::assert_snapshot!("consumer_include", text);
 }
+
+#[test]
+fn method_guard() {
+    let text = method(
+        quote!("admin.stats", guard = auth::is_admin),
+        quote! {
+            fn stats(user: &Ext<User>) -> u64 {
+                user.calls
+            }
+        },
+    );
+    insta::assert_snapshot!("method_guard", text);
+}
+
+#[test]
+fn consumer_guard() {
+    let text = pretty(consumer::expand(quote! {
+        #[derive(Default)]
+        #[consumer(guard = logged_in)]
+        struct Members;
+    }));
+    insta::assert_snapshot!("consumer_guard", text);
+}
