@@ -83,6 +83,7 @@ const fn parts(name: &'static str, params: &'static [&'static str], is_async: bo
         file: file!(),
         line: line!(),
         consumers: &[],
+        guard: None,
         call,
     }
 }
