@@ -52,10 +52,14 @@ pub enum Credential {
 
 /// DEMO ONLY: hard-coded credentials (secret, user name, admin). A real
 /// server asks its identity provider or session store here.
-pub const DEMO_TOKENS: &[(&str, &str, bool)] = &[("alice-demo-token", "alice", false), ("root-demo-token", "root", true)];
+pub const DEMO_TOKENS: &[(&str, &str, bool)] =
+    &[("alice-demo-token", "alice", false), ("root-demo-token", "root", true)];
 
 /// DEMO ONLY: hard-coded session ids, as a login page would have set them.
-pub const DEMO_SESSIONS: &[(&str, &str, bool)] = &[("alice-demo-session", "alice", false), ("root-demo-session", "root", true)];
+pub const DEMO_SESSIONS: &[(&str, &str, bool)] = &[
+    ("alice-demo-session", "alice", false),
+    ("root-demo-session", "root", true),
+];
 
 /// The user behind the request's credentials: a bearer token first, else
 /// the session cookie.
@@ -85,7 +89,7 @@ fn same_secret(presented: &str, expected: &str) -> bool {
 }
 
 /// One instance per connection; only authenticated callers get one.
-#[derive(Consumer, Default)]
+#[derive(Consumer, Default, Debug)]
 #[consumer(hooks)]
 pub struct Api;
 

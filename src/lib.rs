@@ -43,9 +43,7 @@ pub use rpc_core::Consumer;
 pub use rpc_core::{App, ConsumerHooks, MethodSources, Reject};
 
 // What a method receives and returns.
-pub use rpc_core::{
-    AnyConsumer, Connection, Ext, Inject, Params, RpcContext, RpcError, Scope, Transport, Version,
-};
+pub use rpc_core::{AnyConsumer, Connection, Ext, Inject, Params, RpcContext, RpcError, Scope, Transport, Version};
 
 // Who may call what.
 pub use rpc_core::guard;

@@ -40,8 +40,8 @@ async fn serve() -> ServerHandle {
 /// POSTs `body` to /rpc/ with `headers` through hyper's client: status,
 /// `WWW-Authenticate` and body.
 async fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &str) -> (u16, Option<String>, String) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = http::Request::post(format!("http://{addr}/rpc/")).header("content-type", "application/json");
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -104,7 +104,11 @@ async fn wrong_or_missing_credentials_are_refused_with_401() {
     ] {
         let (status, challenge, _) = post(addr, &headers, &whoami).await;
         assert_eq!((status, &challenge), (401, &bearer), "HTTP {headers:?}");
-        assert_eq!(refused_handshake(addr, &headers).await, (401, bearer.clone()), "WebSocket {headers:?}");
+        assert_eq!(
+            refused_handshake(addr, &headers).await,
+            (401, bearer.clone()),
+            "WebSocket {headers:?}"
+        );
     }
     server.shutdown().await.expect("a clean shutdown");
 }
@@ -125,8 +129,16 @@ async fn a_token_or_a_session_cookie_lets_the_user_in_and_methods_receive_it() {
     assert_eq!(name, "alice");
 
     // HTTP with the session cookie: each request runs the connect hook.
-    let (status, _, body) = post(addr, &[("cookie", "theme=dark; session=root-demo-session")], &request("whoami", 2)).await;
-    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["result"].clone()), (200, json!("root")));
+    let (status, _, body) = post(
+        addr,
+        &[("cookie", "theme=dark; session=root-demo-session")],
+        &request("whoami", 2),
+    )
+    .await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()["result"].clone()),
+        (200, json!("root"))
+    );
 
     // WebSocket, both ways.
     let mut socket = connect_to(addr, "/ws/", &[("authorization", ROOT)]).await;
@@ -153,8 +165,12 @@ async fn a_user_without_the_role_sees_admin_methods_as_missing() {
             ),
             (
                 serde_json::from_str(&post(addr, &[("authorization", ALICE)], &request(method, 5)).await.2).unwrap(),
-                serde_json::from_str(&post(addr, &[("authorization", ALICE)], &request(&unknown_name, 5)).await.2)
-                    .unwrap(),
+                serde_json::from_str(
+                    &post(addr, &[("authorization", ALICE)], &request(&unknown_name, 5))
+                        .await
+                        .2,
+                )
+                .unwrap(),
             ),
         ] {
             let unknown = serde_json::to_string(&unknown).unwrap().replace(&unknown_name, method);

@@ -132,7 +132,10 @@ async fn a_denied_call_answers_exactly_what_an_unknown_method_answers() {
             let denied = send_as(&api, ALICE, &input).await.expect("a call is answered");
             let unknown = send_as(&bare, ALICE, &input).await.expect("a call is answered");
             assert_eq!(denied, unknown, "{method}");
-            assert!(denied.contains("-32601") && denied.contains("Method not found"), "{denied}");
+            assert!(
+                denied.contains("-32601") && denied.contains("Method not found"),
+                "{denied}"
+            );
         }
     }
     assert_eq!(STATS_RAN.load(Ordering::SeqCst), 0, "a denied method does not run");
@@ -249,8 +252,13 @@ async fn the_consumer_guard_covers_every_method_and_runs_first() {
     let denied = send_as(&members, None, &call("members.count", 1)).await.unwrap();
     let mut unknown = send_as(&bare, None, &call("members.count", 1)).await.unwrap();
     assert_eq!(denied, unknown);
-    assert_eq!(ORDER.load(Ordering::SeqCst), 0, "the method's guard is not asked when the consumer's denies");
-    let allowed: Value = serde_json::from_str(&send_as(&members, ALICE, &call("members.count", 2)).await.unwrap()).unwrap();
+    assert_eq!(
+        ORDER.load(Ordering::SeqCst),
+        0,
+        "the method's guard is not asked when the consumer's denies"
+    );
+    let allowed: Value =
+        serde_json::from_str(&send_as(&members, ALICE, &call("members.count", 2)).await.unwrap()).unwrap();
     assert_eq!(allowed["result"], 1);
     assert_eq!(ORDER.load(Ordering::SeqCst), 1);
     // The guard sees which method is called.
@@ -288,7 +296,9 @@ async fn a_guard_runs_once_per_call_over_the_websocket_loop() {
     let reply = socket.receive_json().await.expect("answered");
     assert_eq!(reply["result"], "done");
     socket
-        .send_text(r#"[{"jsonrpc":"2.0","method":"counted.slow","id":2},{"jsonrpc":"2.0","method":"counted.slow","id":3}]"#)
+        .send_text(
+            r#"[{"jsonrpc":"2.0","method":"counted.slow","id":2},{"jsonrpc":"2.0","method":"counted.slow","id":3}]"#,
+        )
         .await;
     let reply = socket.receive_json().await.expect("answered");
     assert_eq!(reply.as_array().map(Vec::len), Some(2), "{reply}");

@@ -228,7 +228,9 @@ impl Dispatcher {
     ) -> Result<(&'static MethodEntry, Call<'a>), Early<'a>> {
         let request = match entry {
             Entry::Request(request) => request,
-            Entry::Invalid { version, id, error } => return Err(Early::Now(Some(response::error(*version, *id, error)))),
+            Entry::Invalid { version, id, error } => {
+                return Err(Early::Now(Some(response::error(*version, *id, error))))
+            }
         };
         let notification = request.id.is_none();
         let transport = connection.scope().transport();
@@ -333,13 +335,11 @@ impl Dispatcher {
         }
         Early::Later(Box::pin(async move {
             let calls: Vec<Call<'a>> = entries.iter().map(|entry| asking(entry)).collect();
-            let allowed = futures_util::future::join_all(
-                entries
-                    .iter()
-                    .zip(&calls)
-                    .map(|(entry, call)| async move { self.guards(entry).check(call.context()).decided().await.is_ok() }),
-            )
-            .await;
+            let allowed =
+                futures_util::future::join_all(entries.iter().zip(&calls).map(|(entry, call)| async move {
+                    self.guards(entry).check(call.context()).decided().await.is_ok()
+                }))
+                .await;
             let visible: Vec<&MethodEntry> = entries
                 .iter()
                 .zip(allowed)

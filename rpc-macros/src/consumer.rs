@@ -133,9 +133,8 @@ fn options(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> ConsumerOp
             } else if meta.path.is_ident("include") {
                 include(&meta, &mut options)
             } else {
-                Err(meta.error(
-                    "unknown option; expected `new = path`, `hooks`, `include(crate, ...)` or `guard = path`",
-                ))
+                Err(meta
+                    .error("unknown option; expected `new = path`, `hooks`, `include(crate, ...)` or `guard = path`"))
             }
         });
         if let Err(e) = result {
