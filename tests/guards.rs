@@ -82,6 +82,16 @@ async fn why_later() -> u64 {
     46
 }
 
+async fn never_decides(_cx: &RpcContext) -> bool {
+    std::future::pending().await
+}
+
+/// Its guard never decides: past the method's time limit the call is denied.
+#[rpc_method("stuck", consumer = Api, guard = never_decides, timeout = "50ms")]
+async fn stuck() -> u8 {
+    0
+}
+
 static LOG_RAN: AtomicUsize = AtomicUsize::new(0);
 
 #[rpc_notification("admin.log", consumer = Api, guard = is_admin)]
@@ -145,6 +155,19 @@ async fn a_denied_call_answers_exactly_what_an_unknown_method_answers() {
         let allowed: Value = serde_json::from_str(&send_as(&api, ROOT, &call(method, 2)).await.unwrap()).unwrap();
         assert_eq!(allowed["result"], result, "{method}");
     }
+}
+
+#[tokio::test]
+async fn a_guard_that_does_not_decide_within_the_time_limit_denies() {
+    let started = std::time::Instant::now();
+    let denied = send_as(&Api::app(), ROOT, &call("stuck", 8)).await.unwrap();
+    let unknown = send_as(&Bare::app(), ROOT, &call("stuck", 8)).await.unwrap();
+    assert_eq!(denied, unknown);
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -320,6 +343,7 @@ async fn discovery_lists_only_what_the_caller_may_call() {
     let discover = call("rpc.discover", 9);
     let as_alice: Value = serde_json::from_str(&send_as(&api, ALICE, &discover).await.unwrap()).unwrap();
     let as_root: Value = serde_json::from_str(&send_as(&api, ROOT, &discover).await.unwrap()).unwrap();
+    // `stuck`'s guard never decides: it is not listed, for anyone.
     assert_eq!(names(&as_alice), ["hello"]);
     assert_eq!(
         names(&as_root),

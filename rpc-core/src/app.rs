@@ -86,7 +86,8 @@ impl<C: Consumer> App<C> {
         self.changed(|dispatcher| dispatcher.set_discovery(discovery))
     }
 
-    /// The OpenRPC document that `rpc.discover` answers on `transport`.
+    /// The OpenRPC document that `rpc.discover` answers on `transport` to a
+    /// caller whom every guard allows.
     pub fn openrpc_document(&self, transport: Transport) -> serde_json::Value {
         self.dispatcher.openrpc_document(transport)
     }

@@ -62,8 +62,8 @@ impl Dispatcher {
         self.documents.settings()
     }
 
-    /// The OpenRPC document of the methods served on `transport` (what
-    /// `rpc.discover` answers there).
+    /// The OpenRPC document of the methods served on `transport`: what
+    /// `rpc.discover` answers there to a caller whom every guard allows.
     pub fn openrpc_document(&self, transport: crate::Transport) -> serde_json::Value {
         self.documents.document(&self.table, transport, |_| true)
     }
@@ -293,7 +293,7 @@ impl Dispatcher {
 
     /// Lets a call through its guards once they decide, then its rate limit.
     async fn admit_later(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
-        guard::allow_later(self.guards(method), call).await?;
+        guard::allow_later(self.guards(method), call, self.time_limit(method)).await?;
         admit(call)
     }
 
@@ -335,11 +335,14 @@ impl Dispatcher {
         }
         Early::Later(Box::pin(async move {
             let calls: Vec<Call<'a>> = entries.iter().map(|entry| asking(entry)).collect();
-            let allowed =
-                futures_util::future::join_all(entries.iter().zip(&calls).map(|(entry, call)| async move {
-                    self.guards(entry).check(call.context()).decided().await.is_ok()
-                }))
-                .await;
+            let allowed = futures_util::future::join_all(entries.iter().zip(&calls).map(|(entry, call)| async move {
+                let verdict = self.guards(entry).check(call.context());
+                verdict
+                    .decided_within(self.time_limit(entry), entry.name())
+                    .await
+                    .is_ok()
+            }))
+            .await;
             let visible: Vec<&MethodEntry> = entries
                 .iter()
                 .zip(allowed)

@@ -46,8 +46,11 @@
 //! call (the rate limit, the timeout, parameter decoding, the method). Before
 //! the rate limit on purpose: a caller over its limit would otherwise get
 //! "rate limited" for a method that exists but "Method not found" for one
-//! that does not, and could enumerate the guarded methods that way. The call
-//! timeout does not cover an `async` guard; it bounds the method.
+//! that does not, and could enumerate the guarded methods that way. An
+//! `async` guard has the call's time limit (the method's `timeout`, else
+//! [`Limits::call_timeout`](crate::Limits::call_timeout)) to decide, and the
+//! method gets the whole limit again after it; a guard that has not decided
+//! by then denies, as if the method were missing, and a warning is logged.
 //!
 //! `rpc.discover` lists only what the caller's guards allow: each entry is
 //! asked with a context whose [`method`](RpcContext::method) is the entry's
@@ -57,6 +60,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::time::Duration;
 
 use ref_cast::RefCast;
 
@@ -94,12 +98,26 @@ pub(crate) enum Verdict<'a> {
 }
 
 impl Verdict<'_> {
-    /// The decision, waiting for it if need be.
-    pub(crate) async fn decided(self) -> Result<(), Denied> {
-        match self {
-            Verdict::Ready(decision) => decision,
-            Verdict::Pending(future) => future.await,
-        }
+    /// The decision, waiting for it if need be, for at most `limit`: a guard
+    /// that has not decided by then denies (as if the method were missing),
+    /// so that a stuck guard holds no call for longer than the method could
+    /// have run, and fails closed.
+    pub(crate) async fn decided_within(self, limit: Option<Duration>, method: &str) -> Result<(), Denied> {
+        let future = match self {
+            Verdict::Ready(decision) => return decision,
+            Verdict::Pending(future) => future,
+        };
+        let Some(limit) = limit else {
+            return future.await;
+        };
+        tokio::time::timeout(limit, future).await.unwrap_or_else(|_| {
+            tracing::warn!(
+                method,
+                timeout_ms = limit.as_millis() as u64,
+                "a guard did not decide within the call's time limit: denied"
+            );
+            Err(Denied::AsMissing)
+        })
     }
 }
 
@@ -330,7 +348,7 @@ impl Guards {
             Verdict::Ready(Ok(())) => second.check(cx),
             Verdict::Pending(first) => Verdict::Pending(Box::pin(async move {
                 first.await?;
-                second.check(cx).decided().await
+                second.check(cx).decided_within(None, cx.method()).await
             })),
         }
     }
@@ -351,12 +369,17 @@ pub(crate) fn allow_now(guards: Guards, call: &Call<'_>) -> Result<(), Option<En
     }
 }
 
-/// Lets `call` through its guards once they have decided, or the answer of
-/// a refused call (`None` for a notification).
-pub(crate) async fn allow_later(guards: Guards, call: &Call<'_>) -> Result<(), Option<Encoded>> {
+/// Lets `call` through its guards once they have decided (within `limit`,
+/// see [`Verdict::decided_within`]), or the answer of a refused call (`None`
+/// for a notification).
+pub(crate) async fn allow_later(
+    guards: Guards,
+    call: &Call<'_>,
+    limit: Option<Duration>,
+) -> Result<(), Option<Encoded>> {
     guards
         .check(call.context())
-        .decided()
+        .decided_within(limit, call.method)
         .await
         .map_err(|denied| refusal(call, denied))
 }
