@@ -167,7 +167,7 @@ impl Dispatcher {
     fn batch<'a>(&'a self, connection: &'a Connection, entries: &[Entry<'a>]) -> Answer<'a> {
         let mut out = BatchReply::with_capacity(entries.len());
         let mut calls = Vec::with_capacity(entries.len());
-        let later = FuturesUnordered::new();
+        let mut later = Vec::new();
         for entry in entries {
             match self.prepare(connection, entry) {
                 Ok(call) => calls.push(call),
@@ -209,6 +209,7 @@ impl Dispatcher {
                     answer
                 });
             }
+            let later: FuturesUnordered<_> = later.into_iter().collect();
             let mut answers = futures_util::stream::select(running, later.map(Some));
             while let Some(answer) = answers.next().await {
                 out.extend(answer);
