@@ -255,3 +255,27 @@ async fn spec_server_flags_token_timeout_rate_limit_origins() {
         "{reply}"
     );
 }
+
+#[test]
+fn auth_refuses_a_caller_without_credentials_and_answers_one_with_them() {
+    let (_server, addr, _) = start(example("auth"));
+    let whoami = r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#;
+    assert_eq!(post(&addr, whoami).0, 401);
+    let (status, body) = post_with(&addr, "authorization: Bearer alice-demo-token\r\n", whoami);
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()["result"].clone()),
+        (200, json!("alice"))
+    );
+    let (status, body) = post_with(
+        &addr,
+        "cookie: session=alice-demo-session\r\n",
+        r#"{"jsonrpc":"2.0","method":"admin.users","id":2}"#,
+    );
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap()["error"]["code"].clone()
+        ),
+        (200, json!(-32601))
+    );
+}
