@@ -38,6 +38,7 @@ use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -52,6 +53,8 @@ const WS_CONNECTIONS: usize = 32;
 const HTTP_CONNECTIONS: usize = 32;
 /// Unanswered calls a WebSocket client keeps in flight.
 const WS_WINDOW: usize = 32;
+/// Requests a pipelining HTTP client writes ahead of their responses.
+const HTTP_WINDOW: usize = 8;
 /// Calls the methods must have recorded before the shutdown starts.
 const BEFORE_SHUTDOWN: usize = 3000;
 /// How long a `slow` call runs.
@@ -179,6 +182,77 @@ async fn websocket_client(addr: SocketAddr, client: usize) -> WsOutcome {
     WsOutcome { answered, close }
 }
 
+/// One complete response at the start of `buf`: its length and its body's
+/// tag; `None` if incomplete.
+fn parse_response(buf: &[u8]) -> Option<(usize, String)> {
+    let mut headers = [httparse::EMPTY_HEADER; 16];
+    let mut response = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(head) = response.parse(buf).expect("a valid response head") else {
+        return None;
+    };
+    assert_eq!(response.code, Some(200), "{}", String::from_utf8_lossy(buf));
+    let header = |name: &str| {
+        response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| std::str::from_utf8(h.value).unwrap().to_owned())
+    };
+    let length: usize = header("content-length").expect("a content-length").parse().unwrap();
+    let body = buf.get(head..head + length)?;
+    Some((head + length, answered_tag(body)))
+}
+
+/// Pipelines calls on one raw HTTP/1.1 connection (hyper's client does not
+/// pipeline): writes up to [`HTTP_WINDOW`] requests ahead of their
+/// responses, reads the responses in order, until the server closes it.
+async fn pipelining_client(addr: SocketAddr, client: usize) -> Vec<String> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let window = Arc::new(Semaphore::new(HTTP_WINDOW));
+    let requests = {
+        let window = window.clone();
+        tokio::spawn(async move {
+            for seq in 0.. {
+                let Ok(permit) = window.acquire().await else { return };
+                permit.forget();
+                let body = request(&format!("pipe{client}-{seq}"), seq);
+                let head = format!(
+                    "POST /rpc/ HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                // A write fails once the server has closed: it is done.
+                if writer.write_all(format!("{head}{body}").as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut answered = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        if let Some((length, tag)) = parse_response(&buf) {
+            buf.drain(..length);
+            answered.push(tag);
+            window.add_permits(1);
+            continue;
+        }
+        match reader.read_buf(&mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => panic!("pipe{client}: {e} after {} responses", answered.len()),
+        }
+    }
+    assert!(
+        buf.is_empty(),
+        "pipe{client}: the connection closed in a response: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    window.close();
+    requests.await.unwrap();
+    answered
+}
+
 /// Sends calls back to back on one HTTP/1.1 keep-alive connection until
 /// the server closes it; the tags answered.
 async fn http_client(addr: SocketAddr, client: usize) -> Vec<String> {
@@ -241,8 +315,12 @@ async fn graceful_shutdown_under_load_answers_every_received_call() {
     let websockets: Vec<_> = (0..WS_CONNECTIONS)
         .map(|client| tokio::spawn(websocket_client(addr, client)))
         .collect();
+    // Half the HTTP connections pipeline, half send back to back.
     let https: Vec<_> = (0..HTTP_CONNECTIONS)
-        .map(|client| tokio::spawn(http_client(addr, client)))
+        .map(|client| match client % 2 {
+            0 => tokio::spawn(pipelining_client(addr, client)),
+            _ => tokio::spawn(http_client(addr, client)),
+        })
         .collect();
 
     bounded("the first calls", RECORD.ready.notified()).await;
@@ -263,7 +341,7 @@ async fn graceful_shutdown_under_load_answers_every_received_call() {
     }
     for (client, http) in https.into_iter().enumerate() {
         let tags = bounded("an HTTP client", http).await.unwrap();
-        assert!(!tags.is_empty(), "http{client} got no answer");
+        assert!(!tags.is_empty(), "http client {client} got no answer");
         answered.extend(tags);
     }
 
