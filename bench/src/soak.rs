@@ -52,8 +52,8 @@ const RAMP: Duration = Duration::from_secs(10);
 /// The resident memory a connection may cost the server at the peak: its
 /// task, its read buffer (4 KiB), its WebSocket state and the write buffer
 /// of a reply, with the allocator's slack. The idle cost is about 9 KiB
-/// (bench/RESULTS.md, `ws_idle`).
-const PEAK_PER_CONNECTION_KIB: u64 = 48;
+/// (bench/RESULTS.md, `ws_idle`); the soak at 10,000 peaked near 16 KiB.
+const PEAK_PER_CONNECTION_KIB: u64 = 32;
 
 /// What a slow reader may cost at the peak: tungstenite's write buffer
 /// (128 KiB) holding replies plus the one being written (32 KiB).
