@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use channels_rpc::{rpc_method, Consumer, Server, ServerConfig};
+use channels_rpc::{rpc_method, rpc_notification, Consumer, Server, ServerConfig, ServerHandle};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -119,6 +119,18 @@ async fn slow(tag: String) -> String {
         RECORD.finished_late[transport].fetch_add(1, Ordering::SeqCst);
     }
     tag
+}
+
+/// `remember` notifications that ran to their end.
+static REMEMBERED: AtomicUsize = AtomicUsize::new(0);
+static REMEMBERED_ONE: Notify = Notify::const_new();
+
+/// Runs [`SLOW_MS`], then counts itself.
+#[rpc_notification(consumer = Loaded)]
+async fn remember() {
+    tokio::time::sleep(Duration::from_millis(SLOW_MS)).await;
+    REMEMBERED.fetch_add(1, Ordering::SeqCst);
+    REMEMBERED_ONE.notify_one();
 }
 
 /// Call `seq` of a client: every other one slow.
@@ -296,20 +308,25 @@ async fn bounded<T>(what: &str, future: impl std::future::Future<Output = T>) ->
         .unwrap_or_else(|_| panic!("{what} took over {LIMIT:?}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graceful_shutdown_under_load_answers_every_received_call() {
+/// This file's methods at /ws/ and /rpc/, with a 5 s shutdown timeout.
+async fn start() -> ServerHandle {
     let config = ServerConfig::builder()
         .shutdown_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let server = Server::bind("127.0.0.1:0")
+    Server::bind("127.0.0.1:0")
         .config(config)
         .websocket("/ws/", Loaded::app())
         .http("/rpc/", Loaded::app())
         .listen()
         .await
         .expect("bind 127.0.0.1:0")
-        .spawn();
+        .spawn()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_under_load_answers_every_received_call() {
+    let server = start().await;
     let addr = server.local_addr();
     let stats = server.stats();
     let websockets: Vec<_> = (0..WS_CONNECTIONS)
@@ -358,4 +375,30 @@ async fn graceful_shutdown_under_load_answers_every_received_call() {
     // The shutdown really came mid-stream: calls were running when it began.
     let late = RECORD.finished_late.each_ref().map(|n| n.load(Ordering::SeqCst));
     assert!(late.iter().all(|&n| n > 0), "slow calls finished after the shutdown began (ws, http): {late:?}");
+}
+
+/// The other way round: the peer closes. The notifications it sent just
+/// before its close frame still run to their end (their handlers are async
+/// and take a few ms, so they are running when the close arrives), and the
+/// close handshake completes.
+#[tokio::test]
+async fn a_peer_closing_lets_the_notifications_it_sent_run() {
+    const SENT: usize = 3;
+    let server = start().await;
+    let url = format!("ws://{}/ws/", server.local_addr());
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("handshake");
+    let notification = json!({"jsonrpc": "2.0", "method": "remember"}).to_string();
+    for _ in 0..SENT {
+        socket.feed(Message::text(notification.clone())).await.unwrap();
+    }
+    socket.close(None).await.unwrap();
+    let reply = bounded("the close reply", socket.next()).await;
+    assert!(matches!(reply, Some(Ok(Message::Close(_)))), "{reply:?}");
+    bounded("the notifications", async {
+        while REMEMBERED.load(Ordering::SeqCst) < SENT {
+            REMEMBERED_ONE.notified().await;
+        }
+    })
+    .await;
+    bounded("the shutdown", server.shutdown()).await.unwrap();
 }
