@@ -194,9 +194,9 @@ async fn websocket_client(addr: SocketAddr, client: usize) -> WsOutcome {
     WsOutcome { answered, close }
 }
 
-/// One complete response at the start of `buf`: its length and its body's
-/// tag; `None` if incomplete.
-fn parse_response(buf: &[u8]) -> Option<(usize, String)> {
+/// One complete response at the start of `buf`: its length, its body's tag,
+/// and whether it says `connection: close`; `None` if incomplete.
+fn parse_response(buf: &[u8]) -> Option<(usize, String, bool)> {
     let mut headers = [httparse::EMPTY_HEADER; 16];
     let mut response = httparse::Response::new(&mut headers);
     let httparse::Status::Complete(head) = response.parse(buf).expect("a valid response head") else {
@@ -211,8 +211,9 @@ fn parse_response(buf: &[u8]) -> Option<(usize, String)> {
             .map(|h| std::str::from_utf8(h.value).unwrap().to_owned())
     };
     let length: usize = header("content-length").expect("a content-length").parse().unwrap();
+    let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
     let body = buf.get(head..head + length)?;
-    Some((head + length, answered_tag(body)))
+    Some((head + length, answered_tag(body), close))
 }
 
 /// Pipelines calls on one raw HTTP/1.1 connection (hyper's client does not
@@ -242,10 +243,13 @@ async fn pipelining_client(addr: SocketAddr, client: usize) -> Vec<String> {
     };
     let mut answered = Vec::new();
     let mut buf = Vec::new();
+    let mut told_to_close = false;
     loop {
-        if let Some((length, tag)) = parse_response(&buf) {
+        if let Some((length, tag, close)) = parse_response(&buf) {
+            assert!(!told_to_close, "pipe{client}: {tag} answered after a `connection: close`");
             buf.drain(..length);
             answered.push(tag);
+            told_to_close = close;
             window.add_permits(1);
             continue;
         }
@@ -260,6 +264,8 @@ async fn pipelining_client(addr: SocketAddr, client: usize) -> Vec<String> {
         "pipe{client}: the connection closed in a response: {:?}",
         String::from_utf8_lossy(&buf)
     );
+    // Requests were always waiting: the server was never idle, and said it would close.
+    assert!(told_to_close, "pipe{client}: the last response did not say `connection: close`");
     window.close();
     requests.await.unwrap();
     answered
