@@ -135,7 +135,7 @@ async fn remember() {
 
 /// Call `seq` of a client: every other one slow.
 fn request(tag: &str, seq: usize) -> String {
-    let method = if seq % 2 == 0 { "slow" } else { "quick" };
+    let method = if seq.is_multiple_of(2) { "slow" } else { "quick" };
     json!({"jsonrpc": "2.0", "method": method, "params": [tag], "id": tag}).to_string()
 }
 
@@ -246,7 +246,10 @@ async fn pipelining_client(addr: SocketAddr, client: usize) -> Vec<String> {
     let mut told_to_close = false;
     loop {
         if let Some((length, tag, close)) = parse_response(&buf) {
-            assert!(!told_to_close, "pipe{client}: {tag} answered after a `connection: close`");
+            assert!(
+                !told_to_close,
+                "pipe{client}: {tag} answered after a `connection: close`"
+            );
             buf.drain(..length);
             answered.push(tag);
             told_to_close = close;
@@ -265,7 +268,10 @@ async fn pipelining_client(addr: SocketAddr, client: usize) -> Vec<String> {
         String::from_utf8_lossy(&buf)
     );
     // Requests were always waiting: the server was never idle, and said it would close.
-    assert!(told_to_close, "pipe{client}: the last response did not say `connection: close`");
+    assert!(
+        told_to_close,
+        "pipe{client}: the last response did not say `connection: close`"
+    );
     window.close();
     requests.await.unwrap();
     answered
@@ -380,7 +386,10 @@ async fn graceful_shutdown_under_load_answers_every_received_call() {
     assert!(unknown.is_empty(), "answers to calls never started: {unknown:?}");
     // The shutdown really came mid-stream: calls were running when it began.
     let late = RECORD.finished_late.each_ref().map(|n| n.load(Ordering::SeqCst));
-    assert!(late.iter().all(|&n| n > 0), "slow calls finished after the shutdown began (ws, http): {late:?}");
+    assert!(
+        late.iter().all(|&n| n > 0),
+        "slow calls finished after the shutdown began (ws, http): {late:?}"
+    );
 }
 
 /// The other way round: the peer closes. The notifications it sent just

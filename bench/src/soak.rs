@@ -244,7 +244,11 @@ async fn soak(opts: &Options, server: &ServerProcess, tally: &Arc<Tally>) -> Res
         .map(|i| {
             let role = Options::role(i);
             let start = ramp.mul_f64(i as f64 / opts.connections as f64);
-            let interval = if role == Role::Caller { opts.interval } else { OTHERS_INTERVAL };
+            let interval = if role == Role::Caller {
+                opts.interval
+            } else {
+                OTHERS_INTERVAL
+            };
             let tally = tally.clone();
             tokio::spawn(async move { soak_clients::run(role, addr, i as u64, start, interval, &tally).await })
         })
@@ -258,8 +262,13 @@ async fn soak(opts: &Options, server: &ServerProcess, tally: &Arc<Tally>) -> Res
         let now = rss(server)?;
         rss_peak = rss_peak.max(now);
         let elapsed = started.elapsed().as_secs();
-        if elapsed % 10 == 0 {
-            eprintln!("{elapsed:>4} s  RSS {} MiB (peak {} MiB)  {}", now / 1024, rss_peak / 1024, progress(tally));
+        if elapsed.is_multiple_of(10) {
+            eprintln!(
+                "{elapsed:>4} s  RSS {} MiB (peak {} MiB)  {}",
+                now / 1024,
+                rss_peak / 1024,
+                progress(tally)
+            );
         }
     }
     tally.stop();
@@ -314,25 +323,51 @@ fn report(opts: &Options, f: &Figures, tally: &Tally) -> ExitCode {
     let slow_readers = (0..opts.connections)
         .filter(|&i| Options::role(i) == Role::SlowReader)
         .count();
-    let garbage_senders = (0..opts.connections).filter(|&i| Options::role(i) == Role::Garbage).count();
+    let garbage_senders = (0..opts.connections)
+        .filter(|&i| Options::role(i) == Role::Garbage)
+        .count();
     let bound = peak_bound(f.rss_start, opts.connections, slow_readers);
     let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
     println!("| soak figure | value |\n|---|---:|");
     let rows = [
-        ("connections (slow readers, garbage senders)", format!("{} ({slow_readers}, {garbage_senders})", opts.connections)),
+        (
+            "connections (slow readers, garbage senders)",
+            format!("{} ({slow_readers}, {garbage_senders})", opts.connections),
+        ),
         ("seconds", opts.seconds.to_string()),
-        ("well-formed calls sent / answered", format!("{} / {}", load(&tally.calls_sent), load(&tally.calls_answered))),
+        (
+            "well-formed calls sent / answered",
+            format!("{} / {}", load(&tally.calls_sent), load(&tally.calls_answered)),
+        ),
         ("connections opened (churn included)", load(&tally.connects).to_string()),
-        ("garbage messages answered with their spec error", load(&tally.garbage_answered).to_string()),
-        ("oversized frames closed 1009 / reset first", format!("{} / {}", load(&tally.closed_1009), load(&tally.reset_after_oversized))),
+        (
+            "garbage messages answered with their spec error",
+            load(&tally.garbage_answered).to_string(),
+        ),
+        (
+            "oversized frames closed 1009 / reset first",
+            format!("{} / {}", load(&tally.closed_1009), load(&tally.reset_after_oversized)),
+        ),
         ("slow readers cut off", load(&tally.slow_cut_off).to_string()),
         ("errors", load(&tally.errors).to_string()),
         ("server RSS at start", mib(f.rss_start)),
-        ("server RSS peak (bound)", format!("{} ({})", mib(f.rss_peak), mib(bound))),
+        (
+            "server RSS peak (bound)",
+            format!("{} ({})", mib(f.rss_peak), mib(bound)),
+        ),
         ("server RSS after the clients left", mib(f.rss_left)),
         ("… after malloc_trim", mib(f.rss_end)),
-        ("open connections / WebSockets / tasks before", format!("{} / {} / {}", f.baseline.connections, f.baseline.websockets, f.baseline.tasks)),
-        ("… after the clients left", format!("{} / {} / {}", f.end.connections, f.end.websockets, f.end.tasks)),
+        (
+            "open connections / WebSockets / tasks before",
+            format!(
+                "{} / {} / {}",
+                f.baseline.connections, f.baseline.websockets, f.baseline.tasks
+            ),
+        ),
+        (
+            "… after the clients left",
+            format!("{} / {} / {}", f.end.connections, f.end.websockets, f.end.tasks),
+        ),
         ("back to that within", format!("{:.1} s", f.settled_in.as_secs_f64())),
     ];
     for (name, value) in rows {
@@ -343,9 +378,18 @@ fn report(opts: &Options, f: &Figures, tally: &Tally) -> ExitCode {
     }
     let checks = [
         ("no client error", load(&tally.errors) == 0),
-        ("every well-formed call answered", load(&tally.calls_sent) == load(&tally.calls_answered) && load(&tally.calls_sent) > 0),
-        ("slow readers cut off", slow_readers == 0 || load(&tally.slow_cut_off) > 0),
-        ("oversized frames closed 1009", garbage_senders == 0 || load(&tally.closed_1009) > 0),
+        (
+            "every well-formed call answered",
+            load(&tally.calls_sent) == load(&tally.calls_answered) && load(&tally.calls_sent) > 0,
+        ),
+        (
+            "slow readers cut off",
+            slow_readers == 0 || load(&tally.slow_cut_off) > 0,
+        ),
+        (
+            "oversized frames closed 1009",
+            garbage_senders == 0 || load(&tally.closed_1009) > 0,
+        ),
         ("connections and tasks back to the baseline", f.end == f.baseline),
         ("RSS peak within its bound", f.rss_peak <= bound),
         ("RSS back near its start", f.rss_end <= f.rss_start + NEAR_START),

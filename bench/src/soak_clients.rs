@@ -166,7 +166,7 @@ async fn next_text(socket: &mut Socket) -> Result<Value, String> {
 
 /// Call `n` of a client: every fourth one sleeps 20 ms on the server.
 fn well_formed(n: u64) -> (String, Value) {
-    let request = if n % 4 == 0 {
+    let request = if n.is_multiple_of(4) {
         json!({"jsonrpc": "2.0", "method": "soak.sleep", "params": [20, n], "id": n})
     } else {
         json!({"jsonrpc": "2.0", "method": "soak.echo", "params": [n], "id": n})
@@ -178,7 +178,10 @@ fn well_formed(n: u64) -> (String, Value) {
 async fn call(socket: &mut Socket, n: u64, tally: &Tally) -> Result<(), String> {
     let (request, expected) = well_formed(n);
     count(&tally.calls_sent);
-    socket.send(Message::text(request)).await.map_err(|e| format!("send: {e}"))?;
+    socket
+        .send(Message::text(request))
+        .await
+        .map_err(|e| format!("send: {e}"))?;
     let reply = next_text(socket).await.map_err(|e| format!("call {n}: {e}"))?;
     if reply["id"] != json!(n) || reply["result"] != expected {
         return Err(format!("call {n}: wrong answer {reply}"));
@@ -210,7 +213,9 @@ pub async fn run(role: Role, addr: SocketAddr, id: u64, start: Duration, interva
 }
 
 async fn caller(addr: SocketAddr, id: u64, interval: Duration, tally: &Tally) {
-    let Some(mut socket) = connect(addr, None, tally).await else { return };
+    let Some(mut socket) = connect(addr, None, tally).await else {
+        return;
+    };
     let mut n = id << 32;
     while !tally.stopping() {
         n += 1;
@@ -226,7 +231,9 @@ async fn caller(addr: SocketAddr, id: u64, interval: Duration, tally: &Tally) {
 async fn churner(addr: SocketAddr, id: u64, interval: Duration, tally: &Tally) {
     let mut n = id << 32;
     while !tally.stopping() {
-        let Some(mut socket) = connect(addr, None, tally).await else { return };
+        let Some(mut socket) = connect(addr, None, tally).await else {
+            return;
+        };
         n += 1;
         if let Err(e) = call(&mut socket, n, tally).await {
             tally.error(e);
@@ -242,7 +249,9 @@ async fn churner(addr: SocketAddr, id: u64, interval: Duration, tally: &Tally) {
 async fn slow_reader(addr: SocketAddr, interval: Duration, tally: &Tally) {
     let blobs = SLOW_READER_BACKLOG / MAX_BLOB;
     while !tally.stopping() {
-        let Some(mut socket) = connect(addr, Some(4096), tally).await else { return };
+        let Some(mut socket) = connect(addr, Some(4096), tally).await else {
+            return;
+        };
         let opened = Instant::now();
         let mut cut_off = false;
         for n in 0..blobs {
@@ -277,13 +286,18 @@ const GARBAGE: [(&str, i64); 6] = [
     (r#"{"jsonrpc":"2.0","params":[1],"id":7}"#, -32600),
     ("[]", -32600),
     (r#"{"jsonrpc":"2.0","method":"soak.nope","id":8}"#, -32601),
-    (r#"{"jsonrpc":"2.0","method":"soak.echo","params":["one"],"id":9}"#, -32602),
+    (
+        r#"{"jsonrpc":"2.0","method":"soak.echo","params":["one"],"id":9}"#,
+        -32602,
+    ),
 ];
 
 async fn garbage(addr: SocketAddr, interval: Duration, tally: &Tally) {
     let oversized = "x".repeat(2 * MAX_MESSAGE);
     while !tally.stopping() {
-        let Some(mut socket) = connect(addr, None, tally).await else { return };
+        let Some(mut socket) = connect(addr, None, tally).await else {
+            return;
+        };
         for (text, code) in GARBAGE {
             if let Err(e) = spec_error(&mut socket, text, code).await {
                 tally.error(format!("garbage {text:?}: {e}"));

@@ -26,6 +26,9 @@ fn short_soak_passes_every_check() {
         "connections and tasks back to the baseline",
         "RSS back near its start",
     ] {
-        assert!(stderr.contains(&format!("ok   {check}")), "no passed check `{check}`:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("ok   {check}")),
+            "no passed check `{check}`:\n{stderr}"
+        );
     }
 }
