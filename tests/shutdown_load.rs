@@ -1,7 +1,8 @@
 //! Graceful shutdown under load, over real sockets: 32 WebSocket connections
 //! (tokio-tungstenite) pipeline calls, up to [`WS_WINDOW`] unanswered each,
-//! and 32 HTTP/1.1 keep-alive connections (hyper's client) send requests back
-//! to back, when the server shuts down mid-stream.
+//! and 32 HTTP/1.1 keep-alive connections send calls (16 with hyper's client,
+//! back to back; 16 pipelining [`HTTP_WINDOW`] requests ahead on raw
+//! sockets), when the server shuts down mid-stream.
 //!
 //! **What "fully received before the shutdown began" means here.** A request
 //! is *received* once the server has parsed it and handed it to its method:
@@ -18,9 +19,10 @@
 //!
 //! Then each WebSocket ends with a close frame of code 1001 after its last
 //! response (tungstenite yields nothing after a close frame), and each HTTP
-//! connection is closed by the server after its last response: a request the
-//! server did not receive fails as "connection closed", never as a response
-//! cut short (that would be a recorded tag without its response).
+//! connection is closed by the server after its last response (which says
+//! `connection: close` when requests were waiting): a request the server did
+//! not receive fails as "connection closed", never as a response cut short
+//! (that would be a recorded tag without its response).
 //!
 //! No sleeps synchronize anything: the shutdown starts once the methods have
 //! recorded [`BEFORE_SHUTDOWN`] calls with slow calls of both transports
