@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p rpc-bench -- [--rounds N] [--seconds S] [--scenario NAME] [--smoke]
 //! rpc-bench serve ours|jsonrpsee|baseline [--addr 127.0.0.1:0]
+//! rpc-bench soak [--connections N] [--seconds S]   # see soak.rs
 //! ```
 //!
 //! Without `serve`, the binary is the load generator: pinned to CPU 1, it
@@ -18,6 +19,9 @@ mod load;
 mod procfs;
 mod report;
 mod servers;
+mod soak;
+mod soak_clients;
+mod soak_server;
 
 use load::{Options, Scenario};
 use servers::Kind;
@@ -33,16 +37,18 @@ usage: rpc-bench [--rounds N] [--seconds S] [--warmup S] [--scenario NAME[,NAME.
                  [--server NAME[,NAME...]] [--connections N] [--in-flight N]
                  [--idle-connections N] [--smoke]
        rpc-bench serve ours|jsonrpsee|baseline [--addr HOST:PORT] [--die-with-parent]
+       rpc-bench soak [--connections N] [--seconds S] [--interval-ms MS]
 
 scenarios: http_ping, ws_ping, ws_latency, http_batch, ws_echo_16k, ws_idle
 --smoke runs every scenario briefly with small counts and fails on any wrong answer";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = if args.first().map(String::as_str) == Some("serve") {
-        serve(&args[1..])
-    } else {
-        generate(&args)
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
+        Some("soak-serve") => soak::serve(&args[1..]),
+        _ => generate(&args),
     };
     match result {
         Ok(code) => code,

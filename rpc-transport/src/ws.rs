@@ -325,7 +325,8 @@ where
             }
             frame = socket.next(), if can_read => {
                 heard = true;
-                out.read(socket, on_frame(frame, app, connection, &mut in_flight)?).await?;
+                let read = read_frame(frame, socket, app, connection, &mut in_flight, config).await?;
+                out.read(socket, read).await?;
             }
             () = tick.as_mut() => {
                 tick.set(shared.ticker.next());
@@ -355,8 +356,8 @@ where
             if in_flight.len() < config.max_in_flight() {
                 if let Some(frame) = socket.next().now_or_never() {
                     heard = true;
-                    out.read(socket, on_frame(frame, app, connection, &mut in_flight)?)
-                        .await?;
+                    let read = read_frame(frame, socket, app, connection, &mut in_flight, config).await?;
+                    out.read(socket, read).await?;
                     progressed = true;
                 }
             }
@@ -445,6 +446,30 @@ enum Read {
     PingDue,
     /// A message answered at once (sync methods, errors).
     Reply(Reply),
+}
+
+/// [`on_frame`], and when the frame was the peer's close: sends the close
+/// reply, then lets the calls the peer made before it run to their end,
+/// within the shutdown timeout, unanswered (nothing may follow a close
+/// reply), so that a notification sent just before a close is not lost.
+async fn read_frame<'a, C: Consumer, S: AsyncRead + AsyncWrite + Unpin>(
+    frame: Option<Result<Message, WsError>>,
+    socket: &mut WebSocketStream<S>,
+    app: &'a App<C>,
+    connection: &'a Connection,
+    in_flight: &mut FuturesUnordered<Pending<'a>>,
+    config: &ServerConfig,
+) -> Result<Read, End> {
+    match on_frame(frame, app, connection, in_flight) {
+        Err(End::PeerClosed(code)) => {
+            // tungstenite has queued the close reply: the peer need not wait for the calls.
+            let _ = tokio::time::timeout(config.write_timeout(), socket.flush()).await;
+            let finish = async { while in_flight.next().await.is_some() {} };
+            let _ = tokio::time::timeout(config.shutdown_timeout(), finish).await;
+            Err(End::PeerClosed(code))
+        }
+        read => read,
+    }
 }
 
 /// Handles one read result. Messages to sync methods are answered at once;

@@ -22,9 +22,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts server `kind` from this same binary and waits for its address.
     pub fn start(kind: Kind) -> io::Result<ServerProcess> {
+        let args = ["serve", kind.name(), "--addr", "127.0.0.1:0", "--die-with-parent"];
+        Self::spawn(&args, kind.name())
+    }
+
+    /// Starts this same binary with `args` (a server `what`) and waits for
+    /// the address it announces.
+    pub fn spawn(args: &[&str], what: &str) -> io::Result<ServerProcess> {
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
-            .args(["serve", kind.name(), "--addr", "127.0.0.1:0", "--die-with-parent"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -41,7 +48,7 @@ impl ServerProcess {
             let _ = child.kill();
             let _ = child.wait();
             return Err(io::Error::other(format!(
-                "server {kind} did not announce its address (got {line:?})"
+                "server {what} did not announce its address (got {line:?})"
             )));
         };
         Ok(ServerProcess {
