@@ -14,6 +14,7 @@ use crate::discover::{Discovery, Documents, DISCOVER_METHOD};
 use crate::error::RpcError;
 use crate::handler::{Invoked, MethodFuture};
 use crate::limits::Limits;
+use crate::middleware::{AsyncMiddleware, Middleware, Middlewares};
 use crate::message::{self, Entry, Message, Version};
 use crate::registry::{MethodEntry, MethodTable};
 use crate::response::{self, BatchReply, Encoded};
@@ -26,6 +27,7 @@ pub struct Dispatcher {
     table: MethodTable,
     limits: Limits,
     documents: Documents,
+    middleware: Middlewares,
 }
 
 impl Dispatcher {
@@ -35,7 +37,30 @@ impl Dispatcher {
             table,
             limits,
             documents: Documents::new(Discovery::new()),
+            middleware: Middlewares::default(),
         }
+    }
+
+    /// Adds `middleware` inside those already installed (see
+    /// [`middleware`](crate::middleware) for the order).
+    pub fn add_middleware(&mut self, middleware: impl Middleware) {
+        self.middleware.push(middleware);
+    }
+
+    /// Adds an async `middleware` inside those already installed.
+    pub fn add_async_middleware(&mut self, middleware: impl AsyncMiddleware) {
+        self.middleware.push_async(middleware);
+    }
+
+    /// The installed middlewares, outermost first; transports report
+    /// connection events to them.
+    pub fn middleware(&self) -> &Middlewares {
+        &self.middleware
+    }
+
+    /// Replaces the middlewares.
+    pub fn set_middleware(&mut self, middleware: Middlewares) {
+        self.middleware = middleware;
     }
 
     /// Replaces the `rpc.discover` settings.
@@ -105,6 +130,10 @@ impl Dispatcher {
     }
 
     fn begin<'a>(&'a self, connection: &'a Connection, message: Result<Message<'a>, RpcError>) -> Answer<'a> {
+        // The one branch the middleware costs when none is installed.
+        if !self.middleware.is_empty() {
+            return self.begin_layered(connection, message);
+        }
         let entry = match message {
             Err(e) => return Answer::Ready(Some(Reply::single(Version::V2, response::error(Version::V2, None, &e)))),
             Ok(Message::Batch(entries)) => return self.batch(connection, &entries),
@@ -207,7 +236,7 @@ impl Dispatcher {
     /// invalid request, an unknown method, `rpc.discover`; `None` for a
     /// notification).
     #[allow(clippy::type_complexity)]
-    fn prepare<'a>(
+    pub(crate) fn prepare<'a>(
         &self,
         connection: &'a Connection,
         entry: &Entry<'a>,
@@ -245,7 +274,7 @@ impl Dispatcher {
 
 impl Dispatcher {
     /// How long `method` may run: its own timeout, else the default.
-    fn time_limit(&self, method: &MethodEntry) -> Option<Duration> {
+    pub(crate) fn time_limit(&self, method: &MethodEntry) -> Option<Duration> {
         method.timeout().or(self.limits.call_time())
     }
 
@@ -268,7 +297,7 @@ impl Dispatcher {
 /// where a call is about to run, never when a message is only looked at: a
 /// transport may start a message twice (once to see whether it answers at
 /// once), and a call must cost one token.
-fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
+pub(crate) fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
     let Some(limiter) = call.connection.rate_limiter() else {
         return Ok(());
     };
@@ -282,7 +311,7 @@ fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
 /// (cancelling the method at its `.await`) and the call answers
 /// [`RpcError::call_timed_out`]. The first poll runs without a timer: most
 /// async methods finish without waiting, and pay nothing for the limit.
-async fn within(limit: Option<Duration>, call: &Call<'_>, mut future: MethodFuture<'_>) -> Option<Encoded> {
+pub(crate) async fn within(limit: Option<Duration>, call: &Call<'_>, mut future: MethodFuture<'_>) -> Option<Encoded> {
     let Some(limit) = limit else {
         return future.await;
     };
@@ -314,7 +343,7 @@ fn is_empty_container(text: &str) -> bool {
 
 /// Calls a sync method. Its wrapper always answers at once; were it ever to
 /// return a future, the call answers -32603 rather than block or panic.
-fn call_now(method: &MethodEntry, call: &Call<'_>) -> Option<Encoded> {
+pub(crate) fn call_now(method: &MethodEntry, call: &Call<'_>) -> Option<Encoded> {
     match method.call(call.context()) {
         Invoked::Ready(out) => out,
         Invoked::Pending(_) => {

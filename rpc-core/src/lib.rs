@@ -17,6 +17,7 @@
 //! | [`params`] | decoding `params` into arguments, by position or by name |
 //! | [`handler`] | running a method (sync, async, blocking), catching panics |
 //! | `response` | writing the response envelope into one buffer |
+//! | [`middleware`] | [`Middleware`]: layers around every call, connection events |
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
 //! | [`discover`] | `rpc.discover`: the OpenRPC document of a consumer ([`Discovery`]) |
 //! | [`schema`] | JSON Schemas of parameter and result types (`schemars` feature) |
@@ -40,6 +41,7 @@ mod json_writer;
 pub mod layer;
 pub mod limits;
 mod message;
+pub mod middleware;
 #[cfg(test)]
 mod miri_tests;
 pub mod outbound;
@@ -63,6 +65,7 @@ pub use error::RpcError;
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
 pub use limits::Limits;
 pub use message::Version;
+pub use middleware::{AsyncMiddleware, Middleware, Middlewares};
 pub use outbound::{ConnectionHandle, Outbox, PushError};
 pub use params::{FromParams, Params};
 pub use rate_limit::{CallLimiter, RateLimit};
