@@ -1,12 +1,12 @@
 //! Prometheus metrics: `MetricsMiddleware` records calls, latencies, open
 //! connections and messages through the `metrics` facade; the in-process
 //! layer counts its messages; metrics-exporter-prometheus renders them on
-//! `GET /metrics`, beside JSON-RPC (HTTP and WebSocket) on `/rpc`, one port,
+//! `GET /metrics`, beside JSON-RPC (HTTP and WebSocket) on `/rpc/`, one port,
 //! one axum router. Needs the `metrics` feature.
 //!
 //! ```text
 //! cargo run --example metrics --features metrics -- --addr 127.0.0.1:8000
-//! curl -s http://127.0.0.1:8000/rpc -d '{"jsonrpc":"2.0","method":"shout","params":["hi"],"id":1}'
+//! curl -s http://127.0.0.1:8000/rpc/ -d '{"jsonrpc":"2.0","method":"shout","params":["hi"],"id":1}'
 //! curl -s http://127.0.0.1:8000/metrics
 //! ```
 
@@ -21,6 +21,13 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 
 #[derive(Consumer, Default)]
 struct Api;
+
+/// Joins the `shouts` group: this connection hears every shout.
+#[rpc_method(consumer = Api)]
+async fn listen(ctx: &RpcContext) -> Result<bool, RpcError> {
+    ctx.group_add("shouts").await.map_err(RpcError::application)?;
+    Ok(true)
+}
 
 /// The text in capitals, also sent to the `shouts` group.
 #[rpc_method(consumer = Api)]
@@ -50,7 +57,7 @@ async fn main() -> std::io::Result<()> {
     let rpc_shutdown = rpc.shutdown_handle();
     let router = Router::new()
         .route("/metrics", get(move || std::future::ready(prometheus.render())))
-        .route_service("/rpc", rpc);
+        .route_service("/rpc/", rpc);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_on_signal())
         .await?;
