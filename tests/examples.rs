@@ -263,7 +263,10 @@ fn middleware_refuses_calls_without_the_api_key_even_to_unknown_methods() {
     let unauthorized = json!({"jsonrpc": "2.0", "error": {"code": -32010, "message": "unauthorized: send the x-api-key header"}, "id": 1});
     for headers in ["", "x-api-key: wrong\r\n"] {
         let (status, body) = post_with(&addr, headers, add);
-        assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()), (200, unauthorized.clone()));
+        assert_eq!(
+            (status, serde_json::from_str::<Value>(&body).unwrap()),
+            (200, unauthorized.clone())
+        );
     }
     // A method that does not exist answers the same to a stranger.
     let (_, body) = post(&addr, r#"{"jsonrpc":"2.0","method":"admin.drop","id":1}"#);
@@ -273,7 +276,11 @@ fn middleware_refuses_calls_without_the_api_key_even_to_unknown_methods() {
         serde_json::from_str::<Value>(&body).unwrap(),
         json!({"jsonrpc": "2.0", "result": 5, "id": 1})
     );
-    let (_, body) = post_with(&addr, "x-api-key: k1\r\n", r#"{"jsonrpc":"2.0","method":"admin.drop","id":1}"#);
+    let (_, body) = post_with(
+        &addr,
+        "x-api-key: k1\r\n",
+        r#"{"jsonrpc":"2.0","method":"admin.drop","id":1}"#,
+    );
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"], -32601);
 }
 
@@ -282,7 +289,9 @@ async fn middleware_checks_the_api_key_of_a_websocket_per_call() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let (_server, addr, _) = start_with(example("middleware"), &["--api-key", "k1"]);
     let add = r#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":1}"#;
-    let (mut stranger, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc/")).await.unwrap();
+    let (mut stranger, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc/"))
+        .await
+        .unwrap();
     assert_eq!(common::ws::call(&mut stranger, add).await["error"]["code"], -32010);
     let mut request = format!("ws://{addr}/rpc/").into_client_request().unwrap();
     request.headers_mut().insert("x-api-key", "k1".parse().unwrap());
@@ -308,7 +317,9 @@ fn get(addr: &str, path: &str) -> String {
 )]
 async fn metrics_serves_prometheus_counts_of_the_calls_made() {
     let (_server, addr, _) = start(example("metrics"));
-    let (mut listener, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc/")).await.unwrap();
+    let (mut listener, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc/"))
+        .await
+        .unwrap();
     let listen = r#"{"jsonrpc":"2.0","method":"listen","id":1}"#;
     assert_eq!(common::ws::call(&mut listener, listen).await["result"], true);
     let shout = r#"{"jsonrpc":"2.0","method":"shout","params":["hi"],"id":2}"#;
@@ -329,11 +340,23 @@ async fn metrics_serves_prometheus_counts_of_the_calls_made() {
     };
     assert_eq!(value(r#"channels_rpc_calls_total{method="shout",outcome="ok"}"#), 2.0);
     assert_eq!(value(r#"channels_rpc_calls_total{method="listen",outcome="ok"}"#), 1.0);
-    assert_eq!(value(r#"channels_rpc_calls_total{method="<unknown>",outcome="error"}"#), 1.0);
+    assert_eq!(
+        value(r#"channels_rpc_calls_total{method="<unknown>",outcome="error"}"#),
+        1.0
+    );
     assert!(!scraped.contains("client.chose.this"), "{scraped}");
-    assert_eq!(value(r#"channels_rpc_call_duration_seconds_count{method="shout"}"#), 2.0);
+    assert_eq!(
+        value(r#"channels_rpc_call_duration_seconds_count{method="shout"}"#),
+        2.0
+    );
     assert_eq!(value(r#"channels_rpc_connections_open{transport="websocket"}"#), 1.0);
     assert_eq!(value(r#"channels_rpc_connections_open{transport="http"}"#), 0.0);
-    assert_eq!(value(r#"channels_rpc_layer_messages_total{layer="in_process",direction="sent"}"#), 2.0);
-    assert_eq!(value(r#"channels_rpc_layer_messages_total{layer="in_process",direction="received"}"#), 2.0);
+    assert_eq!(
+        value(r#"channels_rpc_layer_messages_total{layer="in_process",direction="sent"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"channels_rpc_layer_messages_total{layer="in_process",direction="received"}"#),
+        2.0
+    );
 }

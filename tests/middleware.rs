@@ -147,8 +147,12 @@ impl Middleware for Recorder {
         } else {
             ""
         };
-        self.log
-            .push(format!("{}.after {} {}{by}", self.name, call.method(), describe_outcome(outcome)));
+        self.log.push(format!(
+            "{}.after {} {}{by}",
+            self.name,
+            call.method(),
+            describe_outcome(outcome)
+        ));
         self.log.elapsed.lock().unwrap().push(outcome.elapsed());
     }
 
@@ -215,7 +219,9 @@ fn runs(conn: &Connection) -> usize {
 #[tokio::test]
 async fn the_first_added_is_outermost_before_in_order_after_in_reverse() {
     let log = Log::default();
-    let app = Api::app().middleware(recorder("a", &log)).middleware(recorder("b", &log));
+    let app = Api::app()
+        .middleware(recorder("a", &log))
+        .middleware(recorder("b", &log));
     let conn = in_process();
     for (method, params) in [("add", "[2,3]"), ("later", "[1]")] {
         let request = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{params},"id":7}}"#);
@@ -267,7 +273,11 @@ async fn a_rejecting_middleware_stops_the_inner_ones_and_the_method() {
             "outer.after later error -32010 by middleware"
         ]
     );
-    assert_eq!(log.matching("gate.after").len(), 2, "the refusing one sees its outcome too");
+    assert_eq!(
+        log.matching("gate.after").len(),
+        2,
+        "the refusing one sees its outcome too"
+    );
 }
 
 #[tokio::test]
@@ -279,9 +289,13 @@ async fn a_middleware_can_answer_a_call_itself() {
     };
     let app = Api::app().middleware(cache);
     let conn = in_process();
-    let reply = answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":"x"}"#)
-        .await
-        .unwrap();
+    let reply = answer(
+        &app,
+        &conn,
+        r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":"x"}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(reply, json!({"jsonrpc": "2.0", "result": {"from": "cache"}, "id": "x"}));
     // JSON-RPC 1.0 keeps its envelope.
     let reply = answer(&app, &conn, r#"{"method":"add","params":[1,2],"id":3}"#)
@@ -296,12 +310,21 @@ async fn after_sees_the_outcome_and_the_duration() {
     let log = Log::default();
     let app = Api::app().middleware(recorder("m", &log));
     let conn = in_process();
-    answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"later","params":[60],"id":1}"#).await;
+    answer(
+        &app,
+        &conn,
+        r#"{"jsonrpc":"2.0","method":"later","params":[60],"id":1}"#,
+    )
+    .await;
     answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"fail","id":2}"#).await;
     answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"add","params":["x"],"id":3}"#).await;
     assert_eq!(
         log.matching("m.after"),
-        ["m.after later ok", "m.after fail error -32000", "m.after add error -32602"]
+        [
+            "m.after later ok",
+            "m.after fail error -32000",
+            "m.after add error -32602"
+        ]
     );
     let elapsed = log.elapsed.lock().unwrap().clone();
     assert!(elapsed[0] >= Duration::from_millis(60), "{elapsed:?}");
@@ -319,7 +342,10 @@ async fn the_outcome_carries_the_response_sent() {
     let kept = Arc::new(Mutex::new(None));
     let app = Api::app().middleware(Keep(kept.clone()));
     let reply = app
-        .handle(&in_process(), br#"{"jsonrpc":"2.0","method":"add","params":[40,2],"id":1}"#)
+        .handle(
+            &in_process(),
+            br#"{"jsonrpc":"2.0","method":"add","params":[40,2],"id":1}"#,
+        )
         .await
         .unwrap();
     assert_eq!(kept.lock().unwrap().as_deref(), Some(reply.body()));
@@ -352,13 +378,21 @@ async fn async_middleware_waits_then_decides_in_its_place_in_the_order() {
     let mut keyed = Scope::new(Transport::InProcess, "/");
     keyed.headers_mut().insert("x-key", "k".parse().unwrap());
     let keyed = Connection::for_consumer::<Api>(keyed);
-    let reply = answer(&app, &keyed, r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#)
-        .await
-        .unwrap();
+    let reply = answer(
+        &app,
+        &keyed,
+        r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(reply["result"], 3);
-    let reply = answer(&app, &in_process(), r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":2}"#)
-        .await
-        .unwrap();
+    let reply = answer(
+        &app,
+        &in_process(),
+        r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":2}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(reply["error"]["code"], -32010);
     let names: Vec<String> = log
         .lines()
@@ -402,12 +436,20 @@ async fn every_batch_member_goes_through_the_middleware_but_an_invalid_one() {
         .map(|l| l.split(" registered").next().unwrap().to_owned())
         .collect();
     before.sort();
-    assert_eq!(before, ["m.before add", "m.before later", "m.before nope", "m.before note"]);
+    assert_eq!(
+        before,
+        ["m.before add", "m.before later", "m.before nope", "m.before note"]
+    );
     let mut after = log.matching("m.after");
     after.sort();
     assert_eq!(
         after,
-        ["m.after add ok", "m.after later ok", "m.after nope error -32601", "m.after note nothing"]
+        [
+            "m.after add ok",
+            "m.after later ok",
+            "m.after nope error -32601",
+            "m.after note nothing"
+        ]
     );
     assert_eq!(runs(&conn), 3);
 }
@@ -440,14 +482,20 @@ async fn notifications_meet_the_middleware_and_never_get_an_answer() {
     let log = Log::default();
     let conn = in_process();
     let app = Api::app().middleware(recorder("m", &log));
-    assert_eq!(answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"note","params":[1]}"#).await, None);
+    assert_eq!(
+        answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"note","params":[1]}"#).await,
+        None
+    );
     assert_eq!(runs(&conn), 1);
     for decide in [Decide::Reject, Decide::Respond] {
         let app = Api::app().middleware(Recorder {
             decide,
             ..recorder("stop", &log)
         });
-        assert_eq!(answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"note","params":[1]}"#).await, None);
+        assert_eq!(
+            answer(&app, &conn, r#"{"jsonrpc":"2.0","method":"note","params":[1]}"#).await,
+            None
+        );
     }
     assert_eq!(runs(&conn), 1, "stopped notifications did not run");
     assert_eq!(
@@ -459,7 +507,10 @@ async fn notifications_meet_the_middleware_and_never_get_an_answer() {
     );
     assert_eq!(
         log.matching("stop.after"),
-        ["stop.after note nothing by middleware", "stop.after note nothing by middleware"]
+        [
+            "stop.after note nothing by middleware",
+            "stop.after note nothing by middleware"
+        ]
     );
 }
 
@@ -571,8 +622,16 @@ async fn http_requests_report_connect_body_in_and_out_and_disconnect() {
     let server = serve(Api::app().middleware(recorder("m", &log))).await;
     let body = r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#;
     let (status, reply) = post(server.local_addr(), "", body).await;
-    assert_eq!((status, reply.as_str()), (200, r#"{"jsonrpc":"2.0","result":3,"id":1}"#));
-    let (status, _) = post(server.local_addr(), "", r#"{"jsonrpc":"2.0","method":"note","params":[1]}"#).await;
+    assert_eq!(
+        (status, reply.as_str()),
+        (200, r#"{"jsonrpc":"2.0","result":3,"id":1}"#)
+    );
+    let (status, _) = post(
+        server.local_addr(),
+        "",
+        r#"{"jsonrpc":"2.0","method":"note","params":[1]}"#,
+    )
+    .await;
     assert_eq!(status, 204);
     let lines: Vec<String> = log
         .lines()
@@ -604,7 +663,10 @@ async fn an_async_middleware_sees_the_headers_of_real_http_and_websocket_request
     let server = serve(Api::app().async_middleware(SlowKeyCheck { log: log.clone() })).await;
     let body = r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#;
     let (_, refused) = post(server.local_addr(), "", body).await;
-    assert_eq!(serde_json::from_str::<Value>(&refused).unwrap()["error"]["code"], -32010);
+    assert_eq!(
+        serde_json::from_str::<Value>(&refused).unwrap()["error"]["code"],
+        -32010
+    );
     let (_, accepted) = post(server.local_addr(), "x-key: k\r\n", body).await;
     assert_eq!(serde_json::from_str::<Value>(&accepted).unwrap()["result"], 3);
     let mut socket = connect_to(server.local_addr(), "/ws/", &[("x-key", "k")]).await;

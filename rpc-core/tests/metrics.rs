@@ -51,7 +51,10 @@ fn note() {}
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(addr: std::net::SocketAddr) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{addr}/ws/")).await.unwrap().0
+    tokio_tungstenite::connect_async(format!("ws://{addr}/ws/"))
+        .await
+        .unwrap()
+        .0
 }
 
 async fn next_json(socket: &mut Socket) -> Value {
@@ -116,7 +119,9 @@ async fn the_metrics_middleware_and_the_layer_count_what_the_calls_did() {
     assert_eq!(ws_call(&mut a, "ping", 2).await["result"], "pong");
     assert_eq!(ws_call(&mut a, "ping", 3).await["result"], "pong");
     assert_eq!(ws_call(&mut a, "nope", 4).await["error"]["code"], -32601);
-    a.send(Message::text(r#"{"jsonrpc":"2.0","method":"note"}"#)).await.unwrap();
+    a.send(Message::text(r#"{"jsonrpc":"2.0","method":"note"}"#))
+        .await
+        .unwrap();
     let mut b = connect(addr).await;
     assert_eq!(ws_call(&mut b, "ping", 1).await["result"], "pong");
     let mut c = connect(addr).await;
@@ -133,7 +138,10 @@ async fn the_metrics_middleware_and_the_layer_count_what_the_calls_did() {
     let inbox = layer.new_channel().await.unwrap();
     layer.send(&inbox.name, json!({"type": "x"})).await.unwrap();
     layer.send(&inbox.name, json!({"type": "x"})).await.unwrap();
-    layer.send("inprocess.specific.gone", json!({"type": "x"})).await.unwrap();
+    layer
+        .send("inprocess.specific.gone", json!({"type": "x"}))
+        .await
+        .unwrap();
     // C's disconnect is reported after its close handshake.
     for _ in 0..500 {
         if server.stats().websockets() == 2 {
@@ -162,7 +170,11 @@ async fn the_metrics_middleware_and_the_layer_count_what_the_calls_did() {
         }
     }
     let count = |series: &str| counters.get(series).copied().unwrap_or(0);
-    assert_eq!(count("channels_rpc_calls_total{method=ping,outcome=ok}"), 5, "{counters:#?}");
+    assert_eq!(
+        count("channels_rpc_calls_total{method=ping,outcome=ok}"),
+        5,
+        "{counters:#?}"
+    );
     assert_eq!(count("channels_rpc_calls_total{method=join,outcome=ok}"), 1);
     assert_eq!(count("channels_rpc_calls_total{method=shout,outcome=ok}"), 1);
     assert_eq!(count("channels_rpc_calls_total{method=fail,outcome=error}"), 1);
@@ -179,19 +191,37 @@ async fn the_metrics_middleware_and_the_layer_count_what_the_calls_did() {
     assert_eq!(pings.len(), 5);
     assert!(pings.iter().all(|s| (0.0..1.0).contains(s)), "{pings:?}");
     // A and B open (C came and went); every HTTP request has ended.
-    assert_eq!(gauges["channels_rpc_connections_open{transport=websocket}"], 2.0, "{gauges:#?}");
+    assert_eq!(
+        gauges["channels_rpc_connections_open{transport=websocket}"], 2.0,
+        "{gauges:#?}"
+    );
     assert_eq!(gauges["channels_rpc_connections_open{transport=http}"], 0.0);
     // A: 5 in; 4 replies and the group message out (the notification has no
     // reply). B and C: 1 in, 1 out each. HTTP: 4 in, 4 out.
-    assert_eq!(count("channels_rpc_messages_total{direction=in,transport=websocket}"), 7);
-    assert_eq!(count("channels_rpc_messages_total{direction=out,transport=websocket}"), 7);
+    assert_eq!(
+        count("channels_rpc_messages_total{direction=in,transport=websocket}"),
+        7
+    );
+    assert_eq!(
+        count("channels_rpc_messages_total{direction=out,transport=websocket}"),
+        7
+    );
     assert_eq!(count("channels_rpc_messages_total{direction=in,transport=http}"), 4);
     assert_eq!(count("channels_rpc_messages_total{direction=out,transport=http}"), 4);
     // The server's layer: shout sent once, received by A; the layer of
     // our own: three sent, one received, two dropped.
-    assert_eq!(count("channels_rpc_layer_messages_total{direction=sent,layer=in_process}"), 4);
-    assert_eq!(count("channels_rpc_layer_messages_total{direction=received,layer=in_process}"), 2);
-    assert_eq!(count("channels_rpc_layer_messages_total{direction=dropped,layer=in_process}"), 2);
+    assert_eq!(
+        count("channels_rpc_layer_messages_total{direction=sent,layer=in_process}"),
+        4
+    );
+    assert_eq!(
+        count("channels_rpc_layer_messages_total{direction=received,layer=in_process}"),
+        2
+    );
+    assert_eq!(
+        count("channels_rpc_layer_messages_total{direction=dropped,layer=in_process}"),
+        2
+    );
     drop((a, b));
     server.shutdown().await.unwrap();
 }

@@ -278,7 +278,8 @@ impl ChannelLayer for PubSubLayer {
 
     async fn group_send(&self, group: &str, message: Value) -> Result<(), LayerError> {
         check_name("group", group)?;
-        self.publish(group_channel(&self.routes.prefix, group), &message).await?;
+        self.publish(group_channel(&self.routes.prefix, group), &message)
+            .await?;
         count_message(LAYER_NAME, Direction::Sent);
         Ok(())
     }

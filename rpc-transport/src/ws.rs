@@ -427,7 +427,9 @@ impl<'a> Round<'a> {
         socket: &mut WebSocketStream<S>,
         text: String,
     ) -> Result<(), End> {
-        self.events.middleware.message_out(self.events.connection, text.as_bytes());
+        self.events
+            .middleware
+            .message_out(self.events.connection, text.as_bytes());
         self.message(socket, Message::text(text)).await
     }
 

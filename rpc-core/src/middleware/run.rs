@@ -13,7 +13,7 @@ use crate::discover::DISCOVER_METHOD;
 use crate::dispatch::{admit, call_now, within, Answer, Dispatcher};
 use crate::error::RpcError;
 use crate::handler::Invoked;
-use crate::message::{Entry, Message, Request, Version};
+use crate::message::{Entry, Message, Version};
 use crate::registry::MethodEntry;
 use crate::response::{self, BatchReply, Encoded, Reply};
 use crate::trace::CallTrace;
@@ -24,6 +24,12 @@ struct Stopped {
     ran: usize,
     answer: Option<Option<Encoded>>,
 }
+
+/// A member looked up: its method and call, or the answer it gets without
+/// one (see `Dispatcher::prepare`). Looked up once per member: the lookup
+/// decides whether the message answers later, gives the middlewares the
+/// registered name, and is the call that then runs.
+type Prepared<'a> = Result<(&'static MethodEntry, Call<'a>), Option<Encoded>>;
 
 impl Dispatcher {
     /// [`begin`](Dispatcher) with middlewares. Whether the message answers
@@ -42,26 +48,31 @@ impl Dispatcher {
                     Entry::Request(r) => r.version,
                     Entry::Invalid { version, .. } => *version,
                 };
-                if self.answers_later(connection, &entry) {
+                let prepared = self.prepare(connection, &entry);
+                if self.answers_later(&prepared) {
                     return Answer::Pending(Box::pin(async move {
-                        let out = self.layered(connection, &entry).await;
+                        let out = self.layered(connection, &entry, prepared).await;
                         out.map(|out| Reply::single(version, out))
                     }));
                 }
-                let out = self.layered_now(connection, &entry);
+                let out = self.layered_now(connection, &entry, prepared);
                 Answer::Ready(out.map(|out| Reply::single(version, out)))
             }
             Ok(Message::Batch(entries)) => {
                 let mut out = BatchReply::with_capacity(entries.len());
-                if !entries.iter().any(|entry| self.answers_later(connection, entry)) {
-                    for entry in &entries {
-                        out.extend(self.layered_now(connection, entry));
+                let prepared: Vec<Prepared<'a>> = entries.iter().map(|entry| self.prepare(connection, entry)).collect();
+                if !prepared.iter().any(|member| self.answers_later(member)) {
+                    for (entry, member) in entries.iter().zip(prepared) {
+                        out.extend(self.layered_now(connection, entry, member));
                     }
                     return Answer::Ready(out.finish());
                 }
                 Answer::Pending(Box::pin(async move {
-                    let mut running: FuturesUnordered<_> =
-                        entries.iter().map(|entry| self.layered(connection, entry)).collect();
+                    let mut running: FuturesUnordered<_> = entries
+                        .iter()
+                        .zip(prepared)
+                        .map(|(entry, member)| self.layered(connection, entry, member))
+                        .collect();
                     while let Some(answer) = running.next().await {
                         out.extend(answer);
                     }
@@ -71,81 +82,81 @@ impl Dispatcher {
         }
     }
 
-    /// Whether `entry` must run in a future: an async middleware is
+    /// Whether a member must run in a future: an async middleware is
     /// installed, or it calls an `async` or `blocking` method.
-    fn answers_later(&self, connection: &Connection, entry: &Entry<'_>) -> bool {
-        match entry {
-            Entry::Invalid { .. } => false,
-            Entry::Request(request) => {
-                self.middleware().any_async
-                    || self
-                        .table()
-                        .lookup(&request.method, request.id.is_none(), connection.scope().transport())
-                        .is_some_and(MethodEntry::answers_later)
-            }
-        }
+    fn answers_later(&self, prepared: &Prepared<'_>) -> bool {
+        self.middleware().any_async || matches!(prepared, Ok((method, _)) if method.answers_later())
     }
 
     /// The call as middlewares see it; `None` for an invalid member.
-    fn call_info<'a>(&self, connection: &'a Connection, entry: &'a Entry<'a>) -> Option<CallInfo<'a>> {
+    fn call_info<'a>(
+        &self,
+        connection: &'a Connection,
+        entry: &'a Entry<'a>,
+        prepared: &Prepared<'a>,
+    ) -> Option<CallInfo<'a>> {
         let Entry::Request(request) = entry else {
             return None;
+        };
+        let registered = match prepared {
+            Ok((method, _)) => Some(method.name()),
+            Err(_) if request.method == DISCOVER_METHOD && self.discovery().is_enabled() => Some(DISCOVER_METHOD),
+            Err(_) => None,
         };
         Some(CallInfo {
             connection,
             method: &request.method,
-            registered: self.registered_name(connection, request),
+            registered,
             version: request.version,
             id: request.id,
             params: request.params,
         })
     }
 
-    fn registered_name(&self, connection: &Connection, request: &Request<'_>) -> Option<&'static str> {
-        if request.method == DISCOVER_METHOD && self.discovery().is_enabled() {
-            return Some(DISCOVER_METHOD);
-        }
-        self.table()
-            .lookup(&request.method, request.id.is_none(), connection.scope().transport())
-            .map(MethodEntry::name)
-    }
-
     /// One member through sync middlewares and a sync method (or none).
-    fn layered_now(&self, connection: &Connection, entry: &Entry<'_>) -> Option<Encoded> {
-        let Some(info) = self.call_info(connection, entry) else {
-            return self.prepare(connection, entry).err().flatten();
+    fn layered_now(&self, connection: &Connection, entry: &Entry<'_>, prepared: Prepared<'_>) -> Option<Encoded> {
+        let Some(info) = self.call_info(connection, entry, &prepared) else {
+            return prepared.err().flatten();
         };
         let started = Instant::now();
         let stopped = before_now(self.middleware(), &info);
         let by_middleware = stopped.answer.is_some();
-        let out = match stopped.answer {
-            Some(answer) => answer,
-            None => match self.prepare(connection, entry) {
-                Err(answer) => answer,
-                Ok((method, call)) => run_now(method, &call),
-            },
+        let out = match (stopped.answer, prepared) {
+            (Some(answer), _) | (None, Err(answer)) => answer,
+            (None, Ok((method, call))) => run_now(method, &call),
         };
-        after(self.middleware(), stopped.ran, &info, out.as_ref(), started, by_middleware);
+        after(
+            self.middleware(),
+            stopped.ran,
+            &info,
+            out.as_ref(),
+            started,
+            by_middleware,
+        );
         out
     }
 
     /// One member through any middlewares and any method.
-    async fn layered(&self, connection: &Connection, entry: &Entry<'_>) -> Option<Encoded> {
-        let Some(info) = self.call_info(connection, entry) else {
-            return self.prepare(connection, entry).err().flatten();
+    async fn layered(&self, connection: &Connection, entry: &Entry<'_>, prepared: Prepared<'_>) -> Option<Encoded> {
+        let Some(info) = self.call_info(connection, entry, &prepared) else {
+            return prepared.err().flatten();
         };
         let started = Instant::now();
         let stopped = before_later(self.middleware(), &info).await;
         let by_middleware = stopped.answer.is_some();
-        let out = match stopped.answer {
-            Some(answer) => answer,
-            None => match self.prepare(connection, entry) {
-                Err(answer) => answer,
-                Ok((method, call)) if method.answers_later() => self.run_later(method, &call).await,
-                Ok((method, call)) => run_now(method, &call),
-            },
+        let out = match (stopped.answer, prepared) {
+            (Some(answer), _) | (None, Err(answer)) => answer,
+            (None, Ok((method, call))) if method.answers_later() => self.run_later(method, &call).await,
+            (None, Ok((method, call))) => run_now(method, &call),
         };
-        after(self.middleware(), stopped.ran, &info, out.as_ref(), started, by_middleware);
+        after(
+            self.middleware(),
+            stopped.ran,
+            &info,
+            out.as_ref(),
+            started,
+            by_middleware,
+        );
         out
     }
 
