@@ -60,8 +60,9 @@
 //! middlewares were added, `after` hooks in the reverse order (only of the
 //! middlewares whose `before` ran). A `Reject` or `Respond` stops the call
 //! there: the inner middlewares and the method do not run. Inside the
-//! middlewares, a call meets, in order: the method's guard (inside the
-//! method call), the connection's rate limit, the call's timeout, the method.
+//! middlewares, a call meets, in order: the connection's rate limit, the
+//! call's timeout, then the method's generated wrapper (where a method's
+//! guard runs), then the method.
 //!
 //! Middleware runs for every member of a batch, for notifications (whose
 //! answer is never sent, whatever the verdict) and for unknown methods (so
