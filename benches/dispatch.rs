@@ -5,13 +5,28 @@
 //! framework; compare their medians within one run (absolute times depend on
 //! the machine). jsonrpsee has no in-process batch call, so its "batch of
 //! 100" is 100 single calls.
+//!
+//! The `middleware_*` groups measure what one no-op middleware costs a call
+//! (`cargo bench --bench dispatch -- middleware`): ours on `App::handle`
+//! and, for both frameworks, one HTTP POST through each one's tower service
+//! in-process (no socket: jsonrpsee's middleware runs only inside its
+//! server), jsonrpsee's middleware being a pass-through `RpcServiceT` layer.
+//! The `middleware_info` group runs last: it installs a `tracing` subscriber
+//! at `info` for the rest of the process.
 
-use channels_rpc::{Connection, Consumer, Scope, Transport};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::future::Future;
+
+use bytes::Bytes;
+use channels_rpc::middleware::Middleware;
+use channels_rpc::{App, Connection, Consumer, RpcService, Scope, Transport};
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use http_body_util::Full;
+use jsonrpsee::core::middleware::{Batch, Notification, Request, RpcServiceBuilder, RpcServiceT};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
 use serde::Deserialize;
 use serde_json::Value;
+use tower_service::Service;
 
 #[derive(Consumer, Default)]
 #[consumer(include(spec_methods))]
@@ -122,5 +137,126 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch);
+/// A middleware that lets every call through: what the hooks cost.
+struct NoOp;
+
+impl Middleware for NoOp {}
+
+/// jsonrpsee's pass-through middleware, as its documentation writes one.
+#[derive(Clone)]
+struct PassThrough<S>(S);
+
+impl<S: RpcServiceT + Send + Sync> RpcServiceT for PassThrough<S> {
+    type MethodResponse = S::MethodResponse;
+    type NotificationResponse = S::NotificationResponse;
+    type BatchResponse = S::BatchResponse;
+
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
+        self.0.call(request)
+    }
+
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+        self.0.batch(batch)
+    }
+
+    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
+        self.0.notification(n)
+    }
+}
+
+fn post(body: &str) -> http::Request<Full<Bytes>> {
+    http::Request::post("/")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+        .unwrap()
+}
+
+/// Our HTTP service answering one POST, in-process.
+fn our_http(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, app: App<Bench>, body: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut service = RpcService::new(app);
+    let response = rt.block_on(service.call(post(body))).unwrap();
+    assert_eq!(response.status(), 200);
+    group.bench_function(name, |b| b.iter(|| rt.block_on(service.call(post(body)))));
+}
+
+/// jsonrpsee's HTTP service answering one POST, in-process, with or
+/// without the pass-through middleware.
+fn their_http(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, layered: bool, body: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (stop_handle, _server_handle) = jsonrpsee::server::stop_channel();
+    let builder = jsonrpsee::server::Server::builder().to_service_builder();
+    let module = jsonrpsee_module();
+    if layered {
+        let mut service = builder
+            .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(PassThrough))
+            .build(module, stop_handle);
+        let response = rt.block_on(service.call(post(body))).unwrap();
+        assert_eq!(response.status(), 200);
+        group.bench_function(name, |b| b.iter(|| rt.block_on(service.call(post(body)))));
+    } else {
+        let mut service = builder.build(module, stop_handle);
+        let response = rt.block_on(service.call(post(body))).unwrap();
+        assert_eq!(response.status(), 200);
+        group.bench_function(name, |b| b.iter(|| rt.block_on(service.call(post(body)))));
+    }
+}
+
+fn middleware(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let conn = Connection::for_consumer::<Bench>(Scope::new(Transport::InProcess, "/"));
+    let plain = Bench::app();
+    let layered = Bench::app().middleware(NoOp);
+    let input = call(1, "[42,23]");
+    for app in [&plain, &layered] {
+        let reply = rt.block_on(app.handle(&conn, input.as_bytes())).unwrap();
+        assert_eq!(reply.body(), br#"{"jsonrpc":"2.0","result":19,"id":1}"#);
+    }
+    let dispatch_rows = |group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, suffix: &str| {
+        group.bench_function(format!("channels_rpc_dispatch_none{suffix}"), |b| {
+            b.iter(|| rt.block_on(plain.handle(&conn, input.as_bytes())))
+        });
+        group.bench_function(format!("channels_rpc_dispatch_noop{suffix}"), |b| {
+            b.iter(|| rt.block_on(layered.handle(&conn, input.as_bytes())))
+        });
+    };
+    let http_rows = |group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, suffix: &str| {
+        our_http(group, &format!("channels_rpc_http_none{suffix}"), plain.clone(), &input);
+        our_http(
+            group,
+            &format!("channels_rpc_http_noop{suffix}"),
+            layered.clone(),
+            &input,
+        );
+        their_http(group, &format!("jsonrpsee_http_none{suffix}"), false, &input);
+        their_http(group, &format!("jsonrpsee_http_noop{suffix}"), true, &input);
+    };
+
+    let mut group = c.benchmark_group("middleware");
+    group.throughput(Throughput::Elements(1));
+    dispatch_rows(&mut group, "");
+    http_rows(&mut group, "");
+    group.finish();
+
+    // From here on, a subscriber at `info` (as the examples install) for the
+    // rest of the process: callsites disabled at `info` are then cached as such.
+    let mut group = c.benchmark_group("middleware_info");
+    group.throughput(Throughput::Elements(1));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this bench");
+    dispatch_rows(&mut group, "_info");
+    http_rows(&mut group, "_info");
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, middleware);
 criterion_main!(benches);

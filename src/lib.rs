@@ -64,6 +64,10 @@ pub use channels_rpc_client as client;
 // Answers, limits and HTTP statuses.
 pub use rpc_core::{Limits, RateLimit, Reply, StatusMapping};
 
+// Layers around every call, and connection events.
+pub use rpc_core::middleware;
+pub use rpc_core::{AsyncMiddleware, Middleware};
+
 // Server push and channel layers.
 pub use rpc_core::{ChannelLayer, ConnectionHandle, InProcessLayer, LayerError, PushError};
 

@@ -279,3 +279,108 @@ fn auth_refuses_a_caller_without_credentials_and_answers_one_with_them() {
         (200, json!(-32601))
     );
 }
+
+#[test]
+fn middleware_refuses_calls_without_the_api_key_even_to_unknown_methods() {
+    let (_server, addr, _) = start_with(example("middleware"), &["--api-key", "k1"]);
+    let add = r#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":1}"#;
+    let unauthorized = json!({"jsonrpc": "2.0", "error": {"code": -32010, "message": "unauthorized: send the x-api-key header"}, "id": 1});
+    for headers in ["", "x-api-key: wrong\r\n"] {
+        let (status, body) = post_with(&addr, headers, add);
+        assert_eq!(
+            (status, serde_json::from_str::<Value>(&body).unwrap()),
+            (200, unauthorized.clone())
+        );
+    }
+    // A method that does not exist answers the same to a stranger.
+    let (_, body) = post(&addr, r#"{"jsonrpc":"2.0","method":"admin.drop","id":1}"#);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), unauthorized);
+    let (_, body) = post_with(&addr, "x-api-key: k1\r\n", add);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"jsonrpc": "2.0", "result": 5, "id": 1})
+    );
+    let (_, body) = post_with(
+        &addr,
+        "x-api-key: k1\r\n",
+        r#"{"jsonrpc":"2.0","method":"admin.drop","id":1}"#,
+    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn middleware_checks_the_api_key_of_a_websocket_per_call() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (_server, addr, _) = start_with(example("middleware"), &["--api-key", "k1"]);
+    let add = r#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":1}"#;
+    let (mut stranger, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc/"))
+        .await
+        .unwrap();
+    assert_eq!(common::ws::call(&mut stranger, add).await["error"]["code"], -32010);
+    let mut request = format!("ws://{addr}/rpc/").into_client_request().unwrap();
+    request.headers_mut().insert("x-api-key", "k1".parse().unwrap());
+    let (mut keyed, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(common::ws::call(&mut keyed, add).await["result"], 5);
+}
+
+/// `GET path` over HTTP/1.1; the body.
+fn get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(feature = "metrics"),
+    ignore = "needs the `metrics` feature, which `cargo test --workspace` turns on (rpc-core's dev-dependency)"
+)]
+async fn metrics_serves_prometheus_counts_of_the_calls_made() {
+    let (_server, addr, _) = start(example("metrics"));
+    let (mut listener, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc/"))
+        .await
+        .unwrap();
+    let listen = r#"{"jsonrpc":"2.0","method":"listen","id":1}"#;
+    assert_eq!(common::ws::call(&mut listener, listen).await["result"], true);
+    let shout = r#"{"jsonrpc":"2.0","method":"shout","params":["hi"],"id":2}"#;
+    for _ in 0..2 {
+        let (_, body) = post(&addr, shout);
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["result"], "HI");
+        assert_eq!(common::ws::next_json(&mut listener).await["method"], "shouted");
+    }
+    let (_, body) = post(&addr, r#"{"jsonrpc":"2.0","method":"client.chose.this","id":3}"#);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"], -32601);
+
+    let scraped = get(&addr, "/metrics");
+    let value = |series: &str| -> f64 {
+        scraped
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{scraped}"))
+    };
+    assert_eq!(value(r#"channels_rpc_calls_total{method="shout",outcome="ok"}"#), 2.0);
+    assert_eq!(value(r#"channels_rpc_calls_total{method="listen",outcome="ok"}"#), 1.0);
+    assert_eq!(
+        value(r#"channels_rpc_calls_total{method="<unknown>",outcome="error"}"#),
+        1.0
+    );
+    assert!(!scraped.contains("client.chose.this"), "{scraped}");
+    assert_eq!(
+        value(r#"channels_rpc_call_duration_seconds_count{method="shout"}"#),
+        2.0
+    );
+    assert_eq!(value(r#"channels_rpc_connections_open{transport="websocket"}"#), 1.0);
+    assert_eq!(value(r#"channels_rpc_connections_open{transport="http"}"#), 0.0);
+    assert_eq!(
+        value(r#"channels_rpc_layer_messages_total{layer="in_process",direction="sent"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"channels_rpc_layer_messages_total{layer="in_process",direction="received"}"#),
+        2.0
+    );
+}

@@ -375,3 +375,50 @@ async fn a_missing_extension_is_an_internal_error() {
         json!({"jsonrpc": "2.0", "error": {"code": -32603, "message": "Internal error"}, "id": 5})
     );
 }
+
+/// A middleware that lets everything through.
+struct PassThrough;
+
+impl channels_rpc::middleware::Middleware for PassThrough {}
+
+/// An async middleware that lets everything through after a yield.
+struct PassThroughLater;
+
+impl channels_rpc::middleware::AsyncMiddleware for PassThroughLater {
+    fn before<'a>(
+        &'a self,
+        _call: &'a channels_rpc::middleware::CallInfo<'a>,
+    ) -> channels_rpc::middleware::VerdictFuture<'a> {
+        Box::pin(async {
+            tokio::task::yield_now().await;
+            channels_rpc::middleware::Verdict::Continue
+        })
+    }
+}
+
+#[tokio::test]
+async fn guards_hold_inside_sync_and_async_middleware() {
+    let bare = Bare::app();
+    for api in [
+        Api::app().middleware(PassThrough),
+        Api::app().async_middleware(PassThroughLater),
+    ] {
+        for method in ["admin.stats", "admin.stats_later", "admin.async_stats"] {
+            let input = call(method, 7);
+            let denied = send_as(&api, ALICE, &input).await.expect("a call is answered");
+            assert_eq!(denied, send_as(&bare, ALICE, &input).await.unwrap(), "{method}");
+            let allowed: Value = serde_json::from_str(&send_as(&api, ROOT, &input).await.unwrap()).unwrap();
+            assert!(allowed["result"].is_u64(), "{method}: {allowed}");
+        }
+        let own: Value =
+            serde_json::from_str(&send_as(&api, ALICE, &call("admin.why_later", 3)).await.unwrap()).unwrap();
+        assert_eq!(own["error"]["code"], -32004);
+        let batch = format!("[{},{}]", call("admin.stats", 1), call("rpc.discover", 2));
+        let answers: Value = serde_json::from_str(&send_as(&api, ALICE, &batch).await.unwrap()).unwrap();
+        let answers = answers.as_array().unwrap();
+        let stats = answers.iter().find(|a| a["id"] == 1).unwrap();
+        assert_eq!(stats["error"]["code"], -32601);
+        let discovered = answers.iter().find(|a| a["id"] == 2).unwrap();
+        assert_eq!(names(discovered), ["hello"]);
+    }
+}

@@ -9,6 +9,7 @@ use crate::context::ConsumerId;
 use crate::discover::Discovery;
 use crate::dispatch::{Answer, Dispatcher, Reply};
 use crate::limits::Limits;
+use crate::middleware::{AsyncMiddleware, Middleware};
 use crate::registry::{MethodEntry, MethodTable, RegistryError};
 use crate::scope::Transport;
 
@@ -86,6 +87,20 @@ impl<C: Consumer> App<C> {
         self.changed(|dispatcher| dispatcher.set_discovery(discovery))
     }
 
+    /// The same app with `middleware` around every call, inside those
+    /// added before (the first added is the outermost; see
+    /// [`middleware`](crate::middleware)). Every transport runs it: HTTP,
+    /// WebSocket, the test communicators, an `RpcService` on a router.
+    pub fn middleware(self, middleware: impl Middleware) -> Self {
+        self.changed(|dispatcher| dispatcher.add_middleware(middleware))
+    }
+
+    /// The same app with an async `middleware` (its `before` may wait):
+    /// every call then answers through a future.
+    pub fn async_middleware(self, middleware: impl AsyncMiddleware) -> Self {
+        self.changed(|dispatcher| dispatcher.add_async_middleware(middleware))
+    }
+
     /// The OpenRPC document that `rpc.discover` answers on `transport` to a
     /// caller whom every guard allows.
     pub fn openrpc_document(&self, transport: Transport) -> serde_json::Value {
@@ -100,6 +115,7 @@ impl<C: Consumer> App<C> {
             );
             copy.set_discovery(shared.discovery().clone());
             copy.set_guard(C::guard());
+            copy.set_middleware(shared.middleware().clone());
             copy
         });
         change(&mut dispatcher);

@@ -16,6 +16,7 @@ use crate::guard::{self, GuardFn, Guards, Verdict};
 use crate::handler::{Invoked, MethodFuture};
 use crate::limits::Limits;
 use crate::message::{self, Entry, Message, Version};
+use crate::middleware::{AsyncMiddleware, Middleware, Middlewares};
 use crate::registry::{MethodEntry, MethodTable};
 use crate::response::{self, BatchReply, Encoded};
 pub use crate::response::{Reply, StatusMapping};
@@ -29,6 +30,7 @@ pub struct Dispatcher {
     documents: Documents,
     /// The consumer-wide guard (`#[consumer(guard = path)]`).
     guard: Option<GuardFn>,
+    middleware: Middlewares,
 }
 
 impl Dispatcher {
@@ -39,6 +41,7 @@ impl Dispatcher {
             limits,
             documents: Documents::new(Discovery::new()),
             guard: None,
+            middleware: Middlewares::default(),
         }
     }
 
@@ -50,6 +53,28 @@ impl Dispatcher {
     /// The guard asked before every call's own.
     pub fn guard(&self) -> Option<GuardFn> {
         self.guard
+    }
+
+    /// Adds `middleware` inside those already installed (see
+    /// [`middleware`](crate::middleware) for the order).
+    pub fn add_middleware(&mut self, middleware: impl Middleware) {
+        self.middleware.push(middleware);
+    }
+
+    /// Adds an async `middleware` inside those already installed.
+    pub fn add_async_middleware(&mut self, middleware: impl AsyncMiddleware) {
+        self.middleware.push_async(middleware);
+    }
+
+    /// The installed middlewares, outermost first; transports report
+    /// connection events to them.
+    pub fn middleware(&self) -> &Middlewares {
+        &self.middleware
+    }
+
+    /// Replaces the middlewares.
+    pub fn set_middleware(&mut self, middleware: Middlewares) {
+        self.middleware = middleware;
     }
 
     /// Replaces the `rpc.discover` settings.
@@ -119,6 +144,10 @@ impl Dispatcher {
     }
 
     fn begin<'a>(&'a self, connection: &'a Connection, message: Result<Message<'a>, RpcError>) -> Answer<'a> {
+        // The one branch the middleware costs when none is installed.
+        if !self.middleware.is_empty() {
+            return self.begin_layered(connection, message);
+        }
         let entry = match message {
             Err(e) => return Answer::Ready(Some(Reply::single(Version::V2, response::error(Version::V2, None, &e)))),
             Ok(Message::Batch(entries)) => return self.batch(connection, &entries),
@@ -222,7 +251,7 @@ impl Dispatcher {
     /// invalid request, an unknown method, `rpc.discover`; `None` for a
     /// notification).
     #[allow(clippy::type_complexity)]
-    fn prepare<'a>(
+    pub(crate) fn prepare<'a>(
         &'a self,
         connection: &'a Connection,
         entry: &Entry<'a>,
@@ -266,7 +295,7 @@ impl Dispatcher {
 /// What a request gets without a call of a method: an answer now (an invalid
 /// request, an unknown method, `None` for a notification), or later
 /// (`rpc.discover` asking `async` guards).
-enum Early<'a> {
+pub(crate) enum Early<'a> {
     Now(Option<Encoded>),
     Later(Pin<Box<dyn Future<Output = Encoded> + Send + 'a>>),
 }
@@ -282,24 +311,24 @@ impl Dispatcher {
 
     /// True when a call of `method` answers later: an `async` or `blocking`
     /// method, or an `async` guard.
-    fn answers_later(&self, method: &MethodEntry) -> bool {
+    pub(crate) fn answers_later(&self, method: &MethodEntry) -> bool {
         method.answers_later() || self.guards(method).is_async()
     }
 
     /// Lets a call through its guards (none `async`), then its rate limit.
-    fn admit_now(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
+    pub(crate) fn admit_now(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
         guard::allow_now(self.guards(method), call)?;
         admit(call)
     }
 
     /// Lets a call through its guards once they decide, then its rate limit.
-    async fn admit_later(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
+    pub(crate) async fn admit_later(&self, method: &MethodEntry, call: &Call<'_>) -> Result<(), Option<Encoded>> {
         guard::allow_later(self.guards(method), call, self.time_limit(method)).await?;
         admit(call)
     }
 
     /// How long `method` may run: its own timeout, else the default.
-    fn time_limit(&self, method: &MethodEntry) -> Option<Duration> {
+    pub(crate) fn time_limit(&self, method: &MethodEntry) -> Option<Duration> {
         method.timeout().or(self.limits.call_time())
     }
 
@@ -359,7 +388,7 @@ impl Dispatcher {
 /// where a call is about to run, never when a message is only looked at: a
 /// transport may start a message twice (once to see whether it answers at
 /// once), and a call must cost one token.
-fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
+pub(crate) fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
     let Some(limiter) = call.connection.rate_limiter() else {
         return Ok(());
     };
@@ -373,7 +402,7 @@ fn admit(call: &Call<'_>) -> Result<(), Option<Encoded>> {
 /// (cancelling the method at its `.await`) and the call answers
 /// [`RpcError::call_timed_out`]. The first poll runs without a timer: most
 /// async methods finish without waiting, and pay nothing for the limit.
-async fn within(limit: Option<Duration>, call: &Call<'_>, mut future: MethodFuture<'_>) -> Option<Encoded> {
+pub(crate) async fn within(limit: Option<Duration>, call: &Call<'_>, mut future: MethodFuture<'_>) -> Option<Encoded> {
     let Some(limit) = limit else {
         return future.await;
     };
@@ -405,7 +434,7 @@ fn is_empty_container(text: &str) -> bool {
 
 /// Calls a sync method. Its wrapper always answers at once; were it ever to
 /// return a future, the call answers -32603 rather than block or panic.
-fn call_now(method: &MethodEntry, call: &Call<'_>) -> Option<Encoded> {
+pub(crate) fn call_now(method: &MethodEntry, call: &Call<'_>) -> Option<Encoded> {
     match method.call(call.context()) {
         Invoked::Ready(out) => out,
         Invoked::Pending(_) => {

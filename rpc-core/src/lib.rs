@@ -18,6 +18,7 @@
 //! | [`guard`] | [`Guard`]: who may call a method, asked before it runs |
 //! | [`handler`] | running a method (sync, async, blocking), catching panics |
 //! | `response` | writing the response envelope into one buffer |
+//! | [`middleware`] | [`Middleware`]: layers around every call, connection events |
 //! | [`dispatch`] | [`Dispatcher`]: bytes in, optional [`Reply`] out |
 //! | [`discover`] | `rpc.discover`: the OpenRPC document of a consumer ([`Discovery`]) |
 //! | [`schema`] | JSON Schemas of parameter and result types (`schemars` feature) |
@@ -42,6 +43,7 @@ mod json_writer;
 pub mod layer;
 pub mod limits;
 mod message;
+pub mod middleware;
 #[cfg(test)]
 mod miri_tests;
 pub mod outbound;
@@ -66,6 +68,7 @@ pub use guard::{Guard, GuardAnswer, GuardFn};
 pub use layer::{ChannelLayer, Envelope, InProcessLayer, Inbox, LayerError};
 pub use limits::Limits;
 pub use message::Version;
+pub use middleware::{AsyncMiddleware, Middleware, Middlewares};
 pub use outbound::{ConnectionHandle, Outbox, PushError};
 pub use params::{FromParams, Params};
 pub use rate_limit::{CallLimiter, RateLimit};

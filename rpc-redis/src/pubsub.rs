@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{PushInfo, PushKind};
+use rpc_core::layer::counts::{count_message, Direction};
 use rpc_core::layer::{check_message, check_name, unique_channel_name, LocalRouter, Membership};
 use rpc_core::{ChannelLayer, Envelope, Inbox, LayerError};
 use serde_json::Value;
@@ -18,6 +19,9 @@ use crate::codec::Codec;
 use crate::connection::{connect, query, Backoff};
 use crate::shard::shard_index;
 use crate::wire::{decode, encode, group_channel};
+
+/// This layer's name in `channels_rpc_layer_messages_total`.
+const LAYER_NAME: &str = "redis_pubsub";
 
 /// The pub/sub layer: one subscribing connection per host.
 #[derive(Debug)]
@@ -63,6 +67,7 @@ impl Routes {
     fn deliver(&self, redis_channel: &str, payload: &[u8]) {
         let Some(message) = self.codec.open(payload).and_then(|packed| decode(&packed)) else {
             tracing::warn!(channel = redis_channel, "undecodable message dropped");
+            count_message(LAYER_NAME, Direction::Dropped);
             return;
         };
         let envelope = Envelope::new(message);
@@ -71,7 +76,9 @@ impl Routes {
                 self.router.deliver_to_group(group, envelope);
             }
             None => {
-                self.router.deliver(redis_channel, envelope);
+                if !self.router.deliver(redis_channel, envelope) {
+                    count_message(LAYER_NAME, Direction::Dropped);
+                }
             }
         }
     }
@@ -95,7 +102,7 @@ impl PubSubLayer {
             prefix: settings.prefix,
             codec: settings.codec,
             hosts: settings.hosts.len(),
-            router: LocalRouter::new(settings.capacity),
+            router: LocalRouter::new(settings.capacity).counted_as(LAYER_NAME),
         });
         let mut shards = Vec::new();
         let mut tasks = Vec::new();
@@ -241,7 +248,9 @@ impl ChannelLayer for PubSubLayer {
 
     async fn send(&self, channel: &str, message: Value) -> Result<(), LayerError> {
         check_name("channel", channel)?;
-        self.publish(channel.to_owned(), &message).await
+        self.publish(channel.to_owned(), &message).await?;
+        count_message(LAYER_NAME, Direction::Sent);
+        Ok(())
     }
 
     async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError> {
@@ -269,6 +278,9 @@ impl ChannelLayer for PubSubLayer {
 
     async fn group_send(&self, group: &str, message: Value) -> Result<(), LayerError> {
         check_name("group", group)?;
-        self.publish(group_channel(&self.routes.prefix, group), &message).await
+        self.publish(group_channel(&self.routes.prefix, group), &message)
+            .await?;
+        count_message(LAYER_NAME, Direction::Sent);
+        Ok(())
     }
 }

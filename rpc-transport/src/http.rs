@@ -165,11 +165,18 @@ where
             return rejected(reject);
         }
         let connection = Connection::new(consumer, scope).with_layer(config.channel_layer().clone(), None);
+        let middleware = host.app().dispatcher().middleware();
+        middleware.connected(&connection);
+        middleware.message_in(&connection, &body);
         // Sync methods answer at once: no future of theirs is kept in this one.
         let reply = match host.app().start(&connection, &body) {
             Answer::Ready(reply) => reply,
             Answer::Pending(future) => future.await,
         };
+        if let Some(reply) = &reply {
+            middleware.message_out(&connection, reply.body());
+        }
+        middleware.disconnected(&connection, None);
         match reply {
             None => plain(StatusCode::NO_CONTENT, ""),
             Some(reply) => json(reply.http_status(config.status_mapping()), reply.into_body()),

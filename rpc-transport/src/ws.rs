@@ -18,7 +18,8 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rpc_core::{
-    Answer, App, Connection, ConnectionHandle, Consumer, Delivery, Envelope, Inbox, Outbox, Reply, Scope, Transport,
+    Answer, App, Connection, ConnectionHandle, Consumer, Delivery, Envelope, Inbox, Middlewares, Outbox, Reply, Scope,
+    Transport,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
@@ -258,6 +259,8 @@ pub(crate) async fn run<C, S>(
         tracing::Span::current().record("channel", channel.as_str());
     }
     tracing::debug!("WebSocket connected");
+    let middleware = app.dispatcher().middleware();
+    middleware.connected(&connection);
     let Err(end) = serve(&mut socket, app, &consumer, &connection, outbox, inbox, shared).await;
     let code = match end {
         End::Close(code, reason) => {
@@ -276,6 +279,7 @@ pub(crate) async fn run<C, S>(
         End::Lost => code::ABNORMAL,
     };
     tracing::debug!(code, "WebSocket disconnected");
+    middleware.disconnected(&connection, Some(code));
     consumer.disconnect(code).await;
     if let Some(channel) = channel {
         config.channel_layer().close_channel(&channel).await;
@@ -295,6 +299,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let config = &shared.config;
+    let events = Events {
+        middleware: app.dispatcher().middleware(),
+        connection,
+    };
     // Both signals end the loop: each is one future for the connection's
     // life, not one made, registered and dropped at every turn.
     let mut shutdown = std::pin::pin!(shutdown_signal(shared.shutdown.clone()));
@@ -307,10 +315,10 @@ where
     tick.as_mut().enable();
     loop {
         let can_read = in_flight.len() < config.max_in_flight();
-        let mut out = Round::new(config.write_timeout());
+        let mut out = Round::new(config.write_timeout(), events);
         tokio::select! {
             biased;
-            () = shutdown.as_mut() => return Err(drain(socket, &mut in_flight, config).await),
+            () = shutdown.as_mut() => return Err(drain(socket, &mut in_flight, config, events).await),
             () = overflowed.as_mut() => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some(reply) = reply {
@@ -369,20 +377,29 @@ where
     }
 }
 
+/// Where a connection's messages in and out are reported: its app's middlewares.
+#[derive(Clone, Copy)]
+struct Events<'a> {
+    middleware: &'a Middlewares,
+    connection: &'a Connection,
+}
+
 /// The writes of one turn of the loop: they share one deadline, and one flush
 /// sends them all. A peer that does not read them in time is too slow.
-struct Round {
+struct Round<'a> {
     deadline: Option<Instant>,
     limit: Duration,
     unflushed: bool,
+    events: Events<'a>,
 }
 
-impl Round {
-    fn new(limit: Duration) -> Self {
+impl<'a> Round<'a> {
+    fn new(limit: Duration, events: Events<'a>) -> Self {
         Round {
             deadline: None,
             limit,
             unflushed: false,
+            events,
         }
     }
 
@@ -411,6 +428,9 @@ impl Round {
         socket: &mut WebSocketStream<S>,
         text: String,
     ) -> Result<(), End> {
+        self.events
+            .middleware
+            .message_out(self.events.connection, text.as_bytes());
         self.message(socket, Message::text(text)).await
     }
 
@@ -492,6 +512,11 @@ fn on_frame<'a, C: Consumer>(
     };
     // A pending answer borrows the frame; the call then runs in a future that
     // owns the frame (nothing has run yet: the message is parsed again).
+    if let Message::Text(text) = &message {
+        app.dispatcher().middleware().message_in(connection, text.as_bytes());
+    } else if let Message::Binary(bytes) = &message {
+        app.dispatcher().middleware().message_in(connection, bytes);
+    }
     let answer = match message {
         // tungstenite has checked that a text frame is UTF-8: not again.
         Message::Text(text) => match answered(app.start_text(connection, &text)) {
@@ -581,9 +606,10 @@ async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
     socket: &mut WebSocketStream<S>,
     in_flight: &mut FuturesUnordered<Pending<'_>>,
     config: &ServerConfig,
+    events: Events<'_>,
 ) -> End {
     let finish = async {
-        let mut out = Round::new(config.write_timeout());
+        let mut out = Round::new(config.write_timeout(), events);
         while let Some(reply) = in_flight.next().await {
             if let Some(reply) = reply {
                 out.text(socket, reply.into_text()).await?;

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::counts::{count_message, Direction};
 use super::{check_message, check_name, unique_channel_name, ChannelLayer, Envelope, Inbox, LayerError, LocalRouter};
 
 /// The default layer: groups within this process, no set-up, no server.
@@ -63,7 +64,10 @@ impl ChannelLayer for InProcessLayer {
     async fn send(&self, channel: &str, message: Value) -> Result<(), LayerError> {
         check_name("channel", channel)?;
         check_message(&message)?;
-        self.router.deliver(channel, Envelope::new(message));
+        count_message(self.router.layer_name(), Direction::Sent);
+        if !self.router.deliver(channel, Envelope::new(message)) {
+            count_message(self.router.layer_name(), Direction::Dropped);
+        }
         Ok(())
     }
 
@@ -83,6 +87,7 @@ impl ChannelLayer for InProcessLayer {
     async fn group_send(&self, group: &str, message: Value) -> Result<(), LayerError> {
         check_name("group", group)?;
         check_message(&message)?;
+        count_message(self.router.layer_name(), Direction::Sent);
         self.router.deliver_to_group(group, Envelope::new(message));
         Ok(())
     }

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::outbound::notification_text;
 
+pub mod counts;
 mod in_process;
 mod router;
 

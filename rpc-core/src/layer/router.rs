@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use super::counts::{count_message, Direction};
 use super::{Envelope, Inbox};
 use crate::queue::{self, TrySendError};
 
@@ -12,6 +13,8 @@ use crate::queue::{self, TrySendError};
 #[derive(Debug)]
 pub struct LocalRouter {
     capacity: usize,
+    /// The layer's name in `channels_rpc_layer_messages_total`.
+    layer: &'static str,
     state: Mutex<Routes>,
 }
 
@@ -38,8 +41,21 @@ impl LocalRouter {
     pub fn new(capacity: usize) -> Self {
         LocalRouter {
             capacity: capacity.max(1),
+            layer: "in_process",
             state: Mutex::new(Routes::default()),
         }
+    }
+
+    /// The same router, counting its messages under `layer`
+    /// ([`counts`](super::counts); default `in_process`).
+    pub fn counted_as(mut self, layer: &'static str) -> Self {
+        self.layer = layer;
+        self
+    }
+
+    /// The layer name its messages are counted under.
+    pub fn layer_name(&self) -> &'static str {
+        self.layer
     }
 
     /// Registers a channel named `name`.
@@ -138,7 +154,7 @@ impl LocalRouter {
         let sender = self.state.lock().expect("not poisoned").channels.get(channel).cloned();
         match sender {
             Some(sender) => {
-                offer(&sender, channel, envelope);
+                offer(&sender, channel, envelope, self.layer);
                 true
             }
             None => false,
@@ -158,15 +174,21 @@ impl LocalRouter {
                 .collect()
         };
         for (name, sender) in &senders {
-            offer(sender, name, envelope.clone());
+            offer(sender, name, envelope.clone(), self.layer);
         }
         senders.len()
     }
 }
 
-fn offer(sender: &queue::Sender<Arc<Envelope>>, channel: &str, envelope: Arc<Envelope>) {
-    if let Err(TrySendError::Full(_)) = sender.try_send(envelope) {
-        tracing::warn!(channel, "channel full: message dropped");
+fn offer(sender: &queue::Sender<Arc<Envelope>>, channel: &str, envelope: Arc<Envelope>, layer: &'static str) {
+    match sender.try_send(envelope) {
+        Ok(()) => count_message(layer, Direction::Received),
+        Err(TrySendError::Full(_)) => {
+            count_message(layer, Direction::Dropped);
+            tracing::warn!(channel, "channel full: message dropped");
+        }
+        // The channel closed meanwhile: its connection is gone.
+        Err(_) => count_message(layer, Direction::Dropped),
     }
 }
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
+use rpc_core::layer::counts::{count_message, Direction};
 use rpc_core::layer::{check_message, check_name, LocalRouter};
 use rpc_core::{ChannelLayer, Inbox, LayerError};
 use serde_json::{Map, Value};
@@ -26,6 +27,9 @@ use tokio::task::JoinHandle;
 use crate::builder::Settings;
 use crate::connection::{connect, now, query};
 use crate::shard::{non_local_name, shard_index};
+
+/// This layer's name in `channels_rpc_layer_messages_total`.
+pub(crate) const LAYER_NAME: &str = "redis";
 
 mod body;
 mod capacity;
@@ -78,7 +82,7 @@ impl CoreLayer {
         let inner = Arc::new(Inner {
             process_key: format!("{}{local_part}", settings.prefix),
             local_part,
-            router: LocalRouter::new(settings.capacity),
+            router: LocalRouter::new(settings.capacity).counted_as(LAYER_NAME),
             memberships: Mutex::default(),
             pending_discards: Mutex::default(),
             next_host: AtomicUsize::new(0),
@@ -329,7 +333,9 @@ impl ChannelLayer for CoreLayer {
         check_name("channel", channel)?;
         check_message(&message)?;
         let message = body::into_object(message)?;
-        within(self.inner.settings.timeout, self.inner.send(channel, message)).await
+        within(self.inner.settings.timeout, self.inner.send(channel, message)).await?;
+        count_message(LAYER_NAME, Direction::Sent);
+        Ok(())
     }
 
     async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError> {
@@ -360,6 +366,8 @@ impl ChannelLayer for CoreLayer {
         check_name("group", group)?;
         check_message(&message)?;
         let message = body::into_object(message)?;
-        within(self.inner.settings.timeout, self.inner.group_send(group, message)).await
+        within(self.inner.settings.timeout, self.inner.group_send(group, message)).await?;
+        count_message(LAYER_NAME, Direction::Sent);
+        Ok(())
     }
 }

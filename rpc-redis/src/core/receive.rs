@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
+use rpc_core::layer::counts::{count_message, Direction};
+
 use super::{body, Inner};
 use crate::connection::{now, query, Backoff};
 
@@ -79,18 +81,22 @@ impl Inner {
     pub(crate) fn deliver(&self, popped: &[u8], score: f64) {
         if score < now() - self.settings.expiry_secs as f64 {
             tracing::debug!("expired message dropped");
+            count_message(super::LAYER_NAME, Direction::Dropped);
             return;
         }
         let Some((channels, message)) = body::decode(popped, &self.settings.codec) else {
             tracing::warn!(key = %self.process_key, "undecodable message dropped");
+            count_message(super::LAYER_NAME, Direction::Dropped);
             return;
         };
         let envelope = rpc_core::Envelope::new(message);
         for channel in channels {
             if !channel.starts_with(&self.local_part) {
                 tracing::warn!(channel, "message for another process's channel dropped");
+                count_message(super::LAYER_NAME, Direction::Dropped);
             } else if !self.router.deliver(&channel, envelope.clone()) {
                 tracing::debug!(channel, "message for a closed channel dropped");
+                count_message(super::LAYER_NAME, Direction::Dropped);
             }
         }
     }
