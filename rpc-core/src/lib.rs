@@ -40,6 +40,10 @@ mod json_writer;
 pub mod layer;
 pub mod limits;
 mod message;
+/// Not public API: the message parser, for the fuzz targets in `fuzz/`.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use message::fuzzing;
 #[cfg(test)]
 mod miri_tests;
 pub mod outbound;
