@@ -21,7 +21,7 @@ use std::borrow::Cow;
 
 use std::fmt;
 
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -82,9 +82,9 @@ struct Members<'a> {
     id: Option<&'a str>,
 }
 
-/// One message or batch member as read in a single pass: the members of an
-/// object, or why it cannot be a request. Reading a batch this way does not
-/// fail on a bad member, so each gets its own error.
+/// One message or batch member as read: the members of an object, or why
+/// it cannot be a request. Reading a batch this way does not fail on a bad
+/// member, so each gets its own error.
 enum Object<'a> {
     Members(Members<'a>),
     /// Not an object: a scalar or an array.
@@ -92,9 +92,25 @@ enum Object<'a> {
     Duplicate(&'static str),
 }
 
+impl<'a> Object<'a> {
+    /// Reads one value known to be valid JSON. Only an object is looked
+    /// into; anything else, a number too large for a float included, is
+    /// [`Object::Scalar`] unread.
+    fn read(json: &'a str) -> Result<Self, serde_json::Error> {
+        if first_byte(json) == b'{' {
+            serde_json::from_str(json)
+        } else {
+            Ok(Object::Scalar)
+        }
+    }
+}
+
+/// Reads a JSON object; values other than `params`, `id`, `method` and
+/// `jsonrpc` are skipped checking their syntax only, as `RawValue` does, so
+/// that `{"x": 1e999}` is JSON here as it is to the scanner.
 impl<'de> Deserialize<'de> for Object<'de> {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        de.deserialize_any(ObjectVisitor)
+        de.deserialize_map(ObjectVisitor)
     }
 }
 
@@ -135,7 +151,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     type Value = Object<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+        f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
@@ -153,7 +169,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                     continue;
                 }
                 Key::Other => {
-                    map.next_value::<de::IgnoredAny>()?;
+                    map.next_value::<&'de RawValue>()?;
                     continue;
                 }
             };
@@ -165,35 +181,6 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             Some(name) => Object::Duplicate(name),
             None => Object::Members(members),
         })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Object<'de>, A::Error> {
-        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(Object::Scalar)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
     }
 }
 
@@ -258,7 +245,7 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
         Some(b'[') => {
             let members: Vec<Object<'_>> = match scanner.then(|| scan::batch(text)).flatten() {
                 Some(members) => members,
-                None => serde_json::from_str(text).map_err(|_| RpcError::parse_error())?,
+                None => read_batch(text).map_err(|_| RpcError::parse_error())?,
             };
             if members.is_empty() {
                 return Err(RpcError::invalid_request("empty batch"));
@@ -281,10 +268,16 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
         }
         _ => {
             // Valid JSON that is not an object or array is an invalid request.
-            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| RpcError::parse_error())?;
+            serde_json::from_str::<&RawValue>(text).map_err(|_| RpcError::parse_error())?;
             Err(RpcError::invalid_request("a request must be an object or an array"))
         }
     }
+}
+
+/// A batch's members, each read by [`Object::read`].
+fn read_batch(text: &str) -> Result<Vec<Object<'_>>, serde_json::Error> {
+    let members: Vec<&RawValue> = serde_json::from_str(text)?;
+    members.into_iter().map(|member| Object::read(member.get())).collect()
 }
 
 /// Judges one object (`in_batch`: every batch member speaks 2.0).
@@ -429,6 +422,41 @@ mod tests {
                 let error = id_of(&text).unwrap_err();
                 assert_eq!(error, RpcError::invalid_request(ID_OUT_OF_RANGE), "{text}");
             }
+        }
+    }
+
+    /// Found by `fuzz/`'s parse target: `[1e3081]` was -32700, although it is
+    /// JSON (RFC 8259's grammar has no range), because serde_json refuses to
+    /// read a number too large for a float even to skip it. Each reader now
+    /// skips by syntax alone, so both agree, and a large number outside
+    /// `id` is JSON like any other.
+    #[test]
+    fn numbers_too_large_for_a_float_are_json_outside_the_id() {
+        let limits = Limits::default();
+        let Ok(Message::Batch(entries)) = parse_str("[1e3081]", &limits) else {
+            panic!("a batch of one invalid member")
+        };
+        assert!(matches!(&entries[..], [Entry::Invalid { id: None, error, .. }] if error.code() == -32600));
+        let refused = parse_str(" -1e999 ", &limits).unwrap_err();
+        assert_eq!(refused.code(), -32600, "JSON, but not an object or array");
+        for text in [
+            // The scanner reads these,
+            r#"{"jsonrpc":"2.0","x":1e999,"method":"m","params":[1e999],"id":1}"#,
+            // serde_json these (an escape, or a 1e999 inside an array member).
+            r#"{"jsonrpc":"2.0","x":1e999,"method":"\u006d","params":[1e999],"id":1}"#,
+            r#"{"jsonrpc":"2.0","x":[1e999],"method":"m","params":{"a":1e999},"id":1}"#,
+        ] {
+            for reader in [Reader::ScannerFirst, Reader::SerdeOnly] {
+                let Ok(Message::Single(Entry::Request(request))) = parse_str_by(text, &limits, reader) else {
+                    panic!("{text} is a request")
+                };
+                assert_eq!((&*request.method, request.id), ("m", Some("1")), "{text}");
+            }
+            let batch = format!("[{text},1e999]");
+            let Ok(Message::Batch(entries)) = parse_str(&batch, &limits) else {
+                panic!("{batch} is a batch")
+            };
+            assert!(matches!(&entries[..], [Entry::Request(_), Entry::Invalid { .. }]), "{batch}");
         }
     }
 
