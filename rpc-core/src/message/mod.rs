@@ -460,6 +460,23 @@ mod tests {
         }
     }
 
+    /// Also from the parse target: JSON whose member name is not Unicode
+    /// text (an unpaired surrogate) cannot be read for its members, so it
+    /// is `-32700`, as RFC 8259 section 8.2 allows; a string id is echoed as
+    /// sent, decodable or not.
+    #[test]
+    fn member_names_must_be_unicode_ids_need_not() {
+        let limits = Limits::default();
+        for text in [
+            r#"{"j\ud83d\ud000":"ping","jsonrpc":"2.0","method":"m","id":1}"#,
+            r#"[{"\udc00":1,"jsonrpc":"2.0","method":"m","id":1}]"#,
+        ] {
+            assert_eq!(parse_str(text, &limits).unwrap_err().code(), -32700, "{text}");
+        }
+        let text = r#"{"jsonrpc":"2.0","method":"m","id":"\ud800"}"#;
+        assert_eq!(id_of(text).unwrap(), Some(r#""\ud800""#));
+    }
+
     #[test]
     fn a_batch_member_with_an_id_too_large_is_refused_alone() {
         let text = r#"[{"jsonrpc":"2.0","method":"m","id":1e999},{"jsonrpc":"2.0","method":"m","id":2}]"#;
