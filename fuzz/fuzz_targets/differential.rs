@@ -14,7 +14,10 @@ fuzz_target!(|input: &[u8]| {
     let limits = Limits::default();
     let scanned = fuzzing::read(input, &limits);
     let by_serde = fuzzing::read_by_serde(input, &limits);
-    assert_eq!(scanned, by_serde, "the scanner and serde_json read the message differently");
+    assert_eq!(
+        scanned, by_serde,
+        "the scanner and serde_json read the message differently"
+    );
     if let Ok(text) = std::str::from_utf8(input) {
         let harness = Harness::get();
         let by_bytes = harness.handle(input);

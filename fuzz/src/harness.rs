@@ -84,6 +84,5 @@ fn let_deliberate_panics_unwind() {
 fn is_deliberate(info: &PanicHookInfo<'_>) -> bool {
     let message = info.payload().downcast_ref::<&str>().copied();
     let file = info.location().map(|at| at.file().replace('\\', "/"));
-    message.is_some_and(|m| DELIBERATE_PANICS.contains(&m))
-        && file.is_some_and(|f| f.ends_with(DELIBERATE_PANICS_FILE))
+    message.is_some_and(|m| DELIBERATE_PANICS.contains(&m)) && file.is_some_and(|f| f.ends_with(DELIBERATE_PANICS_FILE))
 }

@@ -101,7 +101,10 @@ fn check_refusal(json: &str, error: &RpcError, limits: &Limits) {
 
 /// What the rules make of one object: a request of this version, or invalid.
 fn judge(members: &Members<'_>, in_batch: bool) -> Option<Version> {
-    if ["jsonrpc", "method", "params", "id"].iter().any(|name| members.repeats(name)) {
+    if ["jsonrpc", "method", "params", "id"]
+        .iter()
+        .any(|name| members.repeats(name))
+    {
         return None;
     }
     let version = match members.get("jsonrpc") {
@@ -152,18 +155,26 @@ fn check_member(json: &str, member: &Member, in_batch: bool) {
             assert_eq!(string(members.get("method").unwrap()).as_deref(), Some(method.as_str()));
             match id {
                 Some(id) => assert_eq!(members.get("id"), Some(id.as_str()), "the id is not echoed as sent"),
-                None => assert!(members.get("id").is_none() || *version == Version::V1 && members.get("id") == Some("null")),
+                None => {
+                    assert!(members.get("id").is_none() || *version == Version::V1 && members.get("id") == Some("null"))
+                }
             }
             match params {
                 Some(params) => assert_eq!(members.get("params"), Some(params.as_str())),
-                None => assert!(members.get("params").is_none_or(|p| *version == Version::V1 && p == "null")),
+                None => assert!(members
+                    .get("params")
+                    .is_none_or(|p| *version == Version::V1 && p == "null")),
             }
         }
         Member::Invalid { id, error, .. } => {
             assert_eq!(judged, None, "{json}, a request, refused with {error:?}");
             assert_eq!(error.code(), INVALID_REQUEST);
             if let Some(id) = id {
-                assert_eq!(members.get("id"), Some(id.as_str()), "an invalid request's id is not echoed as sent");
+                assert_eq!(
+                    members.get("id"),
+                    Some(id.as_str()),
+                    "an invalid request's id is not echoed as sent"
+                );
             }
         }
     }

@@ -64,7 +64,10 @@ fn envelope(json: &str) -> (Version, String) {
             Version::V1
         }
     };
-    assert!(response.len() == 3, "{json}: members other than jsonrpc, result, error and id");
+    assert!(
+        response.len() == 3,
+        "{json}: members other than jsonrpc, result, error and id"
+    );
     if let Some(error) = error.filter(|&e| e != "null") {
         let error: Value = serde_json::from_str(error).unwrap();
         assert!(error["code"].is_i64() && error["message"].is_string(), "{json}");
