@@ -67,7 +67,10 @@ fn read(body: &[u8]) -> Value {
 fn assert_refused(body: &[u8]) {
     let answer = read(body);
     assert_eq!(answer["error"]["code"], -32600, "{answer}");
-    assert_eq!(answer["error"]["data"], "\"id\" is a number too large for a 64-bit float");
+    assert_eq!(
+        answer["error"]["data"],
+        "\"id\" is a number too large for a 64-bit float"
+    );
     assert_eq!(answer["id"], Value::Null, "{answer}");
 }
 
@@ -78,10 +81,16 @@ async fn http_echoes_ids_a_float_holds_and_refuses_larger_ones() {
     for id in KEPT {
         let (status, body) = post(addr, ping(id)).await;
         assert_eq!(status, 200);
-        assert_eq!(&body[..], format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{id}}}"#).as_bytes());
+        assert_eq!(
+            &body[..],
+            format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{id}}}"#).as_bytes()
+        );
         read(&body);
         let (_, body) = post(addr, ping_v1(id)).await;
-        assert_eq!(&body[..], format!(r#"{{"result":"pong","error":null,"id":{id}}}"#).as_bytes());
+        assert_eq!(
+            &body[..],
+            format!(r#"{{"result":"pong","error":null,"id":{id}}}"#).as_bytes()
+        );
     }
     for id in TOO_LARGE {
         let (status, body) = post(addr, ping(id)).await;
@@ -103,7 +112,10 @@ async fn websocket_echoes_ids_a_float_holds_and_refuses_larger_ones() {
     let mut socket = ws::connect_to(server.local_addr(), "/ws/", &[]).await;
     for id in KEPT {
         let body = exchange(&mut socket, ping(id)).await;
-        assert_eq!(&body[..], format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{id}}}"#).as_bytes());
+        assert_eq!(
+            &body[..],
+            format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{id}}}"#).as_bytes()
+        );
     }
     for id in TOO_LARGE {
         assert_refused(&exchange(&mut socket, ping(id)).await);

@@ -456,7 +456,10 @@ mod tests {
             let Ok(Message::Batch(entries)) = parse_str(&batch, &limits) else {
                 panic!("{batch} is a batch")
             };
-            assert!(matches!(&entries[..], [Entry::Request(_), Entry::Invalid { .. }]), "{batch}");
+            assert!(
+                matches!(&entries[..], [Entry::Request(_), Entry::Invalid { .. }]),
+                "{batch}"
+            );
         }
     }
 
