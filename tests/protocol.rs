@@ -164,7 +164,10 @@ async fn ids_are_echoed_byte_for_byte() {
     // The exception: a number too large for a 64-bit float (tests/wire_ids.rs).
     let call = r#"{"jsonrpc":"2.0","method":"ping","id":1e400}"#;
     let reply = send_on(&app, Transport::InProcess, call).await.unwrap();
-    assert!(reply.contains(r#""code":-32600"#) && reply.ends_with(r#""id":null}"#), "{reply}");
+    assert!(
+        reply.contains(r#""code":-32600"#) && reply.ends_with(r#""id":null}"#),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
