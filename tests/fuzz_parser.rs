@@ -109,3 +109,21 @@ proptest! {
         prop_assert_eq!(&reply["error"]["code"], -32700);
     }
 }
+
+/// Found by `fuzz/`'s parse target: a number too large for a 64-bit float is
+/// JSON (RFC 8259 sets no range), so outside `id` it is read like any other;
+/// `[1e3081]` was answered -32700 Parse error.
+#[test]
+fn numbers_too_large_for_a_float_are_json() {
+    let reply = handle(b"[1e3081]").expect("an answer");
+    assert_eq!(reply[0]["error"]["code"], -32600, "{reply}");
+    assert_eq!(reply[0]["id"], Value::Null);
+    // In a method's params, the method's own decoding judges it.
+    let reply = handle(br#"{"jsonrpc":"2.0","method":"echo","params":[1e999],"x":1e999,"id":1}"#).expect("an answer");
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
+    assert_eq!(reply["id"], 1);
+    let reply = handle(br#"{"jsonrpc":"2.0","method":"update","params":[1e999],"x":[1e999],"id":"\u0031"}"#)
+        .expect("an answer");
+    assert_eq!(reply["result"], "[1e999]".len(), "{reply}");
+    assert_eq!(reply["id"], "1");
+}

@@ -154,13 +154,20 @@ async fn ids_are_echoed_byte_for_byte() {
         "-7",
         "18446744073709551616123",
         "1.50",
-        "1e400",
+        "1e-400",
         "null",
     ] {
         let call = format!(r#"{{"jsonrpc":"2.0","method":"ping","id":{id}}}"#);
         let reply = send_on(&app, Transport::InProcess, &call).await.unwrap();
         assert_eq!(reply, format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{id}}}"#));
     }
+    // The exception: a number too large for a 64-bit float (tests/wire_ids.rs).
+    let call = r#"{"jsonrpc":"2.0","method":"ping","id":1e400}"#;
+    let reply = send_on(&app, Transport::InProcess, call).await.unwrap();
+    assert!(
+        reply.contains(r#""code":-32600"#) && reply.ends_with(r#""id":null}"#),
+        "{reply}"
+    );
 }
 
 #[tokio::test]

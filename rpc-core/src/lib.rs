@@ -44,6 +44,10 @@ pub mod layer;
 pub mod limits;
 mod message;
 pub mod middleware;
+/// Not public API: the message parser, for the fuzz targets in `fuzz/`.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use message::fuzzing;
 #[cfg(test)]
 mod miri_tests;
 pub mod outbound;

@@ -2,18 +2,34 @@
 //!
 //! Nothing is copied: the method name, `params` and `id` are borrowed from the
 //! input buffer, and the id is later written back as the exact bytes received.
+//!
+//! **Ids.** A string, a number or `null`, as the specification says; any
+//! other id is `-32600` with id `null`. A number is echoed byte for byte
+//! (`123456789012345678901234567890`, `1.50`, `1e2` come back as sent, for
+//! clients that keep big integers exactly, such as Python's), provided a
+//! 64-bit float can hold it: a larger one (`1e999`, 400 digits) is
+//! `-32600` with id `null`, because serde_json-based clients (jsonrpsee
+//! included) fail on the whole response echoing it, and JavaScript and
+//! Python read it as infinity, which matches no id they sent.
+//!
+//! **Two readers.** A request object or batch of the usual shape is read by
+//! `scan`'s scanner; anything else (escapes, repeated members, invalid JSON)
+//! by serde_json, which then decides every case. Both must read alike; the
+//! `fuzz/` crate's `differential` target checks it (feature `fuzzing`).
 
 use std::borrow::Cow;
 
 use std::fmt;
 
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::error::RpcError;
 use crate::limits::{nests_deeper_than, Limits};
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod scan;
 
 /// The protocol version a request was judged to speak; its response speaks the same.
@@ -30,7 +46,7 @@ pub enum Version {
 pub(crate) struct Request<'a> {
     pub version: Version,
     /// `None` for a notification; otherwise the id's JSON text exactly as
-    /// received (may be `null`).
+    /// received (may be `null`): a string, or a number a 64-bit float can hold.
     pub id: Option<&'a str>,
     pub method: Cow<'a, str>,
     pub params: Option<&'a RawValue>,
@@ -66,9 +82,9 @@ struct Members<'a> {
     id: Option<&'a str>,
 }
 
-/// One message or batch member as read in a single pass: the members of an
-/// object, or why it cannot be a request. Reading a batch this way does not
-/// fail on a bad member, so each gets its own error.
+/// One message or batch member as read: the members of an object, or why
+/// it cannot be a request. Reading a batch this way does not fail on a bad
+/// member, so each gets its own error.
 enum Object<'a> {
     Members(Members<'a>),
     /// Not an object: a scalar or an array.
@@ -76,9 +92,25 @@ enum Object<'a> {
     Duplicate(&'static str),
 }
 
+impl<'a> Object<'a> {
+    /// Reads one value known to be valid JSON. Only an object is looked
+    /// into; anything else, a number too large for a float included, is
+    /// [`Object::Scalar`] unread.
+    fn read(json: &'a str) -> Result<Self, serde_json::Error> {
+        if first_byte(json) == b'{' {
+            serde_json::from_str(json)
+        } else {
+            Ok(Object::Scalar)
+        }
+    }
+}
+
+/// Reads a JSON object; values other than `params`, `id`, `method` and
+/// `jsonrpc` are skipped checking their syntax only, as `RawValue` does, so
+/// that `{"x": 1e999}` is JSON here as it is to the scanner.
 impl<'de> Deserialize<'de> for Object<'de> {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        de.deserialize_any(ObjectVisitor)
+        de.deserialize_map(ObjectVisitor)
     }
 }
 
@@ -119,7 +151,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     type Value = Object<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+        f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
@@ -137,7 +169,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                     continue;
                 }
                 Key::Other => {
-                    map.next_value::<de::IgnoredAny>()?;
+                    map.next_value::<&'de RawValue>()?;
                     continue;
                 }
             };
@@ -149,35 +181,6 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             Some(name) => Object::Duplicate(name),
             None => Object::Members(members),
         })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Object<'de>, A::Error> {
-        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(Object::Scalar)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Object<'de>, E> {
-        Ok(Object::Scalar)
     }
 }
 
@@ -193,15 +196,37 @@ fn invalid_v2<'a>(reason: impl Into<String>) -> Entry<'a> {
     }
 }
 
+/// Which reader reads a request object or a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// The scanner for the usual shapes, serde_json for the rest: what the
+    /// dispatcher uses.
+    ScannerFirst,
+    /// serde_json alone, which the fuzz targets compare with `ScannerFirst`.
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
+    SerdeOnly,
+}
+
 /// Reads `input` into a [`Message`], or the single error that answers it whole
 /// (too large, too deep, not JSON, empty or oversized batch).
 pub(crate) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, RpcError> {
-    let text = std::str::from_utf8(input).map_err(|_| RpcError::parse_error())?;
-    parse_str(text, limits)
+    parse_by(input, limits, Reader::ScannerFirst)
 }
 
 /// [`parse`] for input already known to be UTF-8.
 pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    parse_str_by(text, limits, Reader::ScannerFirst)
+}
+
+/// [`parse`] with the given reader.
+fn parse_by<'a>(input: &'a [u8], limits: &Limits, reader: Reader) -> Result<Message<'a>, RpcError> {
+    let text = std::str::from_utf8(input).map_err(|_| RpcError::parse_error())?;
+    parse_str_by(text, limits, reader)
+}
+
+/// [`parse_str`] with the given reader.
+fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Message<'a>, RpcError> {
+    let scanner = reader == Reader::ScannerFirst;
     let input = text.as_bytes();
     if input.len() > limits.message_size() {
         return Err(RpcError::invalid_request(format!(
@@ -218,9 +243,9 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
     }
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let members: Vec<Object<'_>> = match scan::batch(text) {
+            let members: Vec<Object<'_>> = match scanner.then(|| scan::batch(text)).flatten() {
                 Some(members) => members,
-                None => serde_json::from_str(text).map_err(|_| RpcError::parse_error())?,
+                None => read_batch(text).map_err(|_| RpcError::parse_error())?,
             };
             if members.is_empty() {
                 return Err(RpcError::invalid_request("empty batch"));
@@ -235,7 +260,7 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
             Ok(Message::Batch(members.into_iter().map(|m| entry(m, true)).collect()))
         }
         Some(b'{') => {
-            let object = match scan::single(text) {
+            let object = match scanner.then(|| scan::single(text)).flatten() {
                 Some(members) => Object::Members(members),
                 None => serde_json::from_str(text).map_err(|_| RpcError::parse_error())?,
             };
@@ -243,10 +268,16 @@ pub(crate) fn parse_str<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a
         }
         _ => {
             // Valid JSON that is not an object or array is an invalid request.
-            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| RpcError::parse_error())?;
+            serde_json::from_str::<&RawValue>(text).map_err(|_| RpcError::parse_error())?;
             Err(RpcError::invalid_request("a request must be an object or an array"))
         }
     }
+}
+
+/// A batch's members, each read by [`Object::read`].
+fn read_batch(text: &str) -> Result<Vec<Object<'_>>, serde_json::Error> {
+    let members: Vec<&RawValue> = serde_json::from_str(text)?;
+    members.into_iter().map(|member| Object::read(member.get())).collect()
 }
 
 /// Judges one object (`in_batch`: every batch member speaks 2.0).
@@ -268,6 +299,13 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
                 version,
                 id: None,
                 error: RpcError::invalid_request("\"id\" must be a string, a number or null"),
+            }
+        }
+        Some(id) if !fits_a_float(id) => {
+            return Entry::Invalid {
+                version,
+                id: None,
+                error: RpcError::invalid_request(ID_OUT_OF_RANGE),
             }
         }
         // A 1.0 request whose id is null is a notification.
@@ -297,6 +335,24 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
     })
 }
 
+/// The reason an id too large for a 64-bit float is refused.
+pub(crate) const ID_OUT_OF_RANGE: &str = "\"id\" is a number too large for a 64-bit float";
+
+/// Whether `id` (valid JSON) is a string or `null`, or a number a 64-bit
+/// float can hold: `1e999` or a 400-digit integer cannot (it reads as
+/// infinite). Precision does not matter: the id is echoed as received.
+fn fits_a_float(id: &str) -> bool {
+    if !matches!(first_byte(id), b'-' | b'0'..=b'9') {
+        return true;
+    }
+    // Without an exponent, 308 digits stay below f64::MAX (about 1.8e308).
+    if id.len() <= 308 && !id.contains(['e', 'E']) {
+        return true;
+    }
+    // JSON's number grammar is a subset of Rust's float syntax.
+    id.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
 /// A JSON string's value, borrowed when it holds no escapes.
 fn decode_str(raw: &str) -> Option<Cow<'_, str>> {
     // `raw` is valid JSON: a string without escapes is what lies between its quotes.
@@ -313,5 +369,124 @@ pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The id of a single request, or the reason it was refused.
+    fn id_of(text: &str) -> Result<Option<&str>, RpcError> {
+        match parse_str(text, &Limits::default())? {
+            Message::Single(Entry::Request(request)) => Ok(request.id),
+            Message::Single(Entry::Invalid { id: None, error, .. }) => Err(error),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_a_float_can_hold_are_ids_kept_as_sent() {
+        let big = "1".repeat(308);
+        for id in [
+            "1",
+            "-0",
+            "123456789012345678901234567890",
+            "1.50",
+            "1e2",
+            "-2.5E+3",
+            "1e-999",
+            "1.7976931348623157e308",
+            &big,
+        ] {
+            for text in [
+                format!(r#"{{"jsonrpc":"2.0","method":"m","id":{id}}}"#),
+                format!(r#"{{"method":"m","params":[],"id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"m\u0021","id":{id}}}"#),
+            ] {
+                assert_eq!(id_of(&text).unwrap(), Some(id), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_too_large_for_a_float_are_invalid_requests_with_id_null() {
+        let digits = "9".repeat(309);
+        let negative = format!("-{digits}");
+        for id in ["1e999", "-1e999", "1E400", "1.8e308", "0.1e310", &digits, &negative] {
+            for text in [
+                format!(r#"{{"jsonrpc":"2.0","method":"m","id":{id}}}"#),
+                format!(r#"{{"method":"m","params":[],"id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"m\u0021","id":{id}}}"#),
+            ] {
+                let error = id_of(&text).unwrap_err();
+                assert_eq!(error, RpcError::invalid_request(ID_OUT_OF_RANGE), "{text}");
+            }
+        }
+    }
+
+    /// Found by `fuzz/`'s parse target: `[1e3081]` was -32700, although it is
+    /// JSON (RFC 8259's grammar has no range), because serde_json refuses to
+    /// read a number too large for a float even to skip it. Each reader now
+    /// skips by syntax alone, so both agree, and a large number outside
+    /// `id` is JSON like any other.
+    #[test]
+    fn numbers_too_large_for_a_float_are_json_outside_the_id() {
+        let limits = Limits::default();
+        let Ok(Message::Batch(entries)) = parse_str("[1e3081]", &limits) else {
+            panic!("a batch of one invalid member")
+        };
+        assert!(matches!(&entries[..], [Entry::Invalid { id: None, error, .. }] if error.code() == -32600));
+        let refused = parse_str(" -1e999 ", &limits).unwrap_err();
+        assert_eq!(refused.code(), -32600, "JSON, but not an object or array");
+        for text in [
+            // The scanner reads these,
+            r#"{"jsonrpc":"2.0","x":1e999,"method":"m","params":[1e999],"id":1}"#,
+            // serde_json these (an escape, or a 1e999 inside an array member).
+            r#"{"jsonrpc":"2.0","x":1e999,"method":"\u006d","params":[1e999],"id":1}"#,
+            r#"{"jsonrpc":"2.0","x":[1e999],"method":"m","params":{"a":1e999},"id":1}"#,
+        ] {
+            for reader in [Reader::ScannerFirst, Reader::SerdeOnly] {
+                let Ok(Message::Single(Entry::Request(request))) = parse_str_by(text, &limits, reader) else {
+                    panic!("{text} is a request")
+                };
+                assert_eq!((&*request.method, request.id), ("m", Some("1")), "{text}");
+            }
+            let batch = format!("[{text},1e999]");
+            let Ok(Message::Batch(entries)) = parse_str(&batch, &limits) else {
+                panic!("{batch} is a batch")
+            };
+            assert!(
+                matches!(&entries[..], [Entry::Request(_), Entry::Invalid { .. }]),
+                "{batch}"
+            );
+        }
+    }
+
+    /// Also from the parse target: JSON whose member name is not Unicode
+    /// text (an unpaired surrogate) cannot be read for its members, so it
+    /// is `-32700`, as RFC 8259 section 8.2 allows; a string id is echoed as
+    /// sent, decodable or not.
+    #[test]
+    fn member_names_must_be_unicode_ids_need_not() {
+        let limits = Limits::default();
+        for text in [
+            r#"{"j\ud83d\ud000":"ping","jsonrpc":"2.0","method":"m","id":1}"#,
+            r#"[{"\udc00":1,"jsonrpc":"2.0","method":"m","id":1}]"#,
+        ] {
+            assert_eq!(parse_str(text, &limits).unwrap_err().code(), -32700, "{text}");
+        }
+        let text = r#"{"jsonrpc":"2.0","method":"m","id":"\ud800"}"#;
+        assert_eq!(id_of(text).unwrap(), Some(r#""\ud800""#));
+    }
+
+    #[test]
+    fn a_batch_member_with_an_id_too_large_is_refused_alone() {
+        let text = r#"[{"jsonrpc":"2.0","method":"m","id":1e999},{"jsonrpc":"2.0","method":"m","id":2}]"#;
+        let Ok(Message::Batch(entries)) = parse_str(text, &Limits::default()) else {
+            panic!("a batch")
+        };
+        assert!(matches!(&entries[0], Entry::Invalid { id: None, error, .. } if error.code() == -32600));
+        assert!(matches!(&entries[1], Entry::Request(r) if r.id == Some("2")));
     }
 }
