@@ -1,0 +1,111 @@
+//! The practical limit: tokio-tungstenite for the handshake and for reading,
+//! and for a `say` one WebSocket frame, encoded once, written straight to
+//! every member's socket in one loop: one `write` per member, no task woken,
+//! nothing allocated per member.
+//!
+//! Each member's socket is duplicated (`dup`) after it joins: the connection's
+//! task keeps reading from one descriptor while the speaker's task writes to
+//! the other. Nothing else writes to a member after its `join` answer is out.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The write ends of the members' sockets.
+type Members = Arc<Mutex<Vec<Arc<TcpStream>>>>;
+
+/// Serves on a free port of 127.0.0.1, told to `announce`, until killed.
+pub async fn serve(announce: impl FnOnce(SocketAddr)) -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    announce(listener.local_addr()?);
+    let members = Members::default();
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let members = members.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection(stream, members).await {
+                eprintln!("raw: connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn connection(stream: TcpStream, members: Members) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let std_stream = stream.into_std()?;
+    let writer = std_stream.try_clone()?;
+    let stream = TcpStream::from_std(std_stream)?;
+    let mut writer = Some(writer);
+    let mut socket = tokio_tungstenite::accept_async(stream).await.map_err(io::Error::other)?;
+    while let Some(message) = socket.next().await {
+        let Message::Text(text) = message.map_err(io::Error::other)? else {
+            continue;
+        };
+        let request: Value = serde_json::from_str(&text)?;
+        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        let params = request.get("params").and_then(Value::as_array).cloned().unwrap_or_default();
+        match request.get("method").and_then(Value::as_str) {
+            Some("join") => {
+                socket.send(Message::text(answer(&id))).await.map_err(io::Error::other)?;
+                if let Some(writer) = writer.take() {
+                    members.lock().expect("not poisoned").push(Arc::new(TcpStream::from_std(writer)?));
+                }
+            }
+            Some("say") => {
+                let notification = json!({
+                    "jsonrpc": "2.0",
+                    "method": "chat.message",
+                    "params": {"room": params.first(), "text": params.get(1)},
+                });
+                let mut frame = Vec::new();
+                Frame::message(notification.to_string(), OpCode::Data(Data::Text), true)
+                    .format(&mut frame)
+                    .map_err(io::Error::other)?;
+                write_to_all(&members, &frame).await;
+                socket.send(Message::text(answer(&id))).await.map_err(io::Error::other)?;
+            }
+            _ => return Err(io::Error::other(format!("unexpected message {text}"))),
+        }
+    }
+    Ok(())
+}
+
+fn answer(id: &Value) -> String {
+    format!(r#"{{"jsonrpc":"2.0","result":true,"id":{id}}}"#)
+}
+
+/// Writes `frame` to every member: at once where the socket takes it whole
+/// (the usual case), else waiting for those that were full, in turn.
+async fn write_to_all(members: &Members, frame: &[u8]) {
+    let mut behind = Vec::new();
+    {
+        let members = members.lock().expect("not poisoned");
+        for member in members.iter() {
+            match member.try_write(frame) {
+                Ok(n) if n == frame.len() => {}
+                Ok(n) => behind.push((member.clone(), n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => behind.push((member.clone(), 0)),
+                Err(_) => {} // a member that left
+            }
+        }
+    }
+    for (member, mut written) in behind {
+        while written < frame.len() {
+            if member.writable().await.is_err() {
+                break;
+            }
+            match member.try_write(&frame[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+    }
+}
