@@ -13,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -26,6 +27,10 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The pause between two sends, so that one send's tail does not overlap the next.
 const PAUSE: Duration = Duration::from_millis(100);
+
+/// Each client's read buffer. tungstenite's default, 128 KiB, is zero-filled
+/// before each read: the members' side, not the server, would set the pace.
+const READ_BUFFER: usize = 4096;
 
 /// What the members are to do.
 #[derive(Debug, Clone, Copy)]
@@ -70,9 +75,7 @@ pub async fn measure(addr: SocketAddr, plan: Plan) -> Result<Vec<Duration>, Stri
                 plan.members, plan.join_within
             )
         })??;
-    let (mut speaker, _) = tokio_tungstenite::connect_async(&url)
-        .await
-        .map_err(|e| format!("speaker: {e}"))?;
+    let mut speaker = connect(&url).await.map_err(|e| format!("speaker: {e}"))?;
 
     let progress = Arc::new(Progress::default());
     let expected: Arc<[String]> = (0..=plan.sends).map(notification).collect();
@@ -130,28 +133,41 @@ async fn join_all(url: &str, members: usize) -> Result<Vec<Socket>, String> {
     Ok(sockets)
 }
 
-async fn join(url: &str) -> Result<Socket, String> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+async fn connect(url: &str) -> Result<Socket, String> {
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
         .await
         .map_err(|e| format!("connect: {e}"))?;
+    Ok(socket)
+}
+
+async fn join(url: &str) -> Result<Socket, String> {
+    let mut socket = connect(url).await?;
     socket
         .send(Message::text(r#"{"jsonrpc":"2.0","method":"join","params":["room"],"id":1}"#))
         .await
         .map_err(|e| format!("join: {e}"))?;
-    match socket.next().await {
-        Some(Ok(Message::Text(text))) if text.as_str() == answer(1) => Ok(socket),
-        other => Err(format!("join answered {other:?}")),
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) if text.as_str() == answer(1) => return Ok(socket),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => return Err(format!("join answered {other:?}")),
+        }
     }
 }
 
 /// Reads the speaker's answer to send `i`.
 async fn expect_answer(speaker: &mut Socket, i: usize) -> Result<(), String> {
-    let got = tokio::time::timeout(SEND_TIMEOUT, speaker.next())
-        .await
-        .map_err(|_| format!("send {i}: no answer to the speaker"))?;
-    match got {
-        Some(Ok(Message::Text(text))) if text.as_str() == answer(i) => Ok(()),
-        other => Err(format!("send {i}: the speaker got {other:?}")),
+    loop {
+        let got = tokio::time::timeout(SEND_TIMEOUT, speaker.next())
+            .await
+            .map_err(|_| format!("send {i}: no answer to the speaker"))?;
+        match got {
+            Some(Ok(Message::Text(text))) if text.as_str() == answer(i) => return Ok(()),
+            // The servers' keep-alive pings (tungstenite answers them).
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => return Err(format!("send {i}: the speaker got {other:?}")),
+        }
     }
 }
 

@@ -3,9 +3,8 @@
 //! every member's socket in one loop: one `write` per member, no task woken,
 //! nothing allocated per member.
 //!
-//! Each member's socket is duplicated (`dup`) after it joins: the connection's
-//! task keeps reading from one descriptor while the speaker's task writes to
-//! the other. Nothing else writes to a member after its `join` answer is out.
+//! A member's connection stops being read once it has joined (members send
+//! nothing more): its socket goes to the list the speaker's task writes to.
 
 use std::io;
 use std::net::SocketAddr;
@@ -30,19 +29,14 @@ pub async fn serve(announce: impl FnOnce(SocketAddr)) -> io::Result<()> {
         let (stream, _) = listener.accept().await?;
         let members = members.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, members).await {
-                eprintln!("raw: connection ended: {e}");
-            }
+            // A connection that ends badly only ends; the members see it.
+            let _ = connection(stream, members).await;
         });
     }
 }
 
 async fn connection(stream: TcpStream, members: Members) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let std_stream = stream.into_std()?;
-    let writer = std_stream.try_clone()?;
-    let stream = TcpStream::from_std(std_stream)?;
-    let mut writer = Some(writer);
     let mut socket = tokio_tungstenite::accept_async(stream).await.map_err(io::Error::other)?;
     while let Some(message) = socket.next().await {
         let Message::Text(text) = message.map_err(io::Error::other)? else {
@@ -54,9 +48,9 @@ async fn connection(stream: TcpStream, members: Members) -> io::Result<()> {
         match request.get("method").and_then(Value::as_str) {
             Some("join") => {
                 socket.send(Message::text(answer(&id))).await.map_err(io::Error::other)?;
-                if let Some(writer) = writer.take() {
-                    members.lock().expect("not poisoned").push(Arc::new(TcpStream::from_std(writer)?));
-                }
+                // Nothing is left buffered: the member waits for this answer.
+                members.lock().expect("not poisoned").push(Arc::new(socket.into_inner()));
+                return Ok(());
             }
             Some("say") => {
                 let notification = json!({
