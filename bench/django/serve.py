@@ -10,7 +10,19 @@ import sys
 import uvicorn
 
 
+def die_with_parent():
+    """Asks Linux to kill this process when the benchmark that started it dies."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig, sigkill = 1, 9
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, sigkill, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def main():
+    die_with_parent()
     port = int(sys.argv[1])
     if len(sys.argv) > 2 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(sys.argv[2])})

@@ -16,15 +16,20 @@ ROOT_URLCONF = None
 ASGI_APPLICATION = "asgi.application"
 USE_TZ = True
 
+# redis-py's asyncio pool allows 100 connections by default, and raises
+# MaxConnectionsError past them: too few for the benchmark's 200 members
+# joining at a time.
+_REDIS = {"address": os.environ.get("FANOUT_REDIS_URL", "redis://127.0.0.1:6379"), "max_connections": 1000}
+
 _LAYERS = {
     "memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
     "redis": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [os.environ.get("FANOUT_REDIS_URL", "redis://127.0.0.1:6379")]},
+        "CONFIG": {"hosts": [_REDIS]},
     },
     "redis-pubsub": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [os.environ.get("FANOUT_REDIS_URL", "redis://127.0.0.1:6379")]},
+        "CONFIG": {"hosts": [_REDIS]},
     },
 }
 CHANNEL_LAYERS = {"default": _LAYERS[os.environ.get("FANOUT_DJANGO_LAYER", "memory")]}

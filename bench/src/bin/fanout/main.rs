@@ -39,9 +39,10 @@ const MEMBERS_CPU: usize = 1;
 
 const USAGE: &str = "\
 usage: fanout [--members N[,N...]] [--sends N] [--targets NAME[,NAME...]] [--join-seconds S] [--smoke]
-       fanout serve raw|in-process|redis-pubsub|redis-core [--redis URL]
+       fanout serve raw|raw-tasks|in-process|redis-pubsub|redis-core [--redis URL]
 
-targets: raw, in-process, redis-pubsub, redis-core, django-memory, django-redis";
+targets: raw, in-process, redis-pubsub, redis-core, django-memory, django-redis (the default),
+and raw-tasks: the raw server with a task per connection";
 
 /// The options of a run.
 #[derive(Debug)]
@@ -98,7 +99,7 @@ fn options(args: &[String]) -> Result<Options, String> {
     let mut opts = Options {
         members: if smoke { vec![20] } else { vec![1_000, 10_000] },
         sends: if smoke { 2 } else { 7 },
-        targets: Target::ALL.to_vec(),
+        targets: Target::DEFAULT.to_vec(),
         join_within: Duration::from_secs(if smoke { 60 } else { 300 }),
         smoke,
     };

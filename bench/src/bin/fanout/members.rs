@@ -67,22 +67,21 @@ struct Progress {
 /// times `plan.sends` fan-outs; the times sorted, or what went wrong.
 pub async fn measure(addr: SocketAddr, plan: Plan) -> Result<Vec<Duration>, String> {
     let url = format!("ws://{addr}/ws/");
-    let joined = tokio::time::timeout(plan.join_within, join_all(&url, plan.members))
-        .await
-        .map_err(|_| {
-            format!(
-                "the {} members did not all connect and join within {:?}",
-                plan.members, plan.join_within
-            )
-        })??;
-    let mut speaker = connect(&url).await.map_err(|e| format!("speaker: {e}"))?;
-
     let progress = Arc::new(Progress::default());
     let expected: Arc<[String]> = (0..=plan.sends).map(notification).collect();
-    let readers: Vec<_> = joined
-        .into_iter()
-        .map(|socket| tokio::spawn(read_member(socket, plan.members, expected.clone(), progress.clone())))
-        .collect();
+    // Each member is read from the moment it has joined, so that it answers
+    // the server's keep-alive pings while the others join.
+    let readers = tokio::time::timeout(plan.join_within, join_all(&url, plan.members, |socket| {
+        tokio::spawn(read_member(socket, plan.members, expected.clone(), progress.clone()))
+    }))
+    .await
+    .map_err(|_| {
+        format!(
+            "the {} members did not all connect and join within {:?}",
+            plan.members, plan.join_within
+        )
+    })??;
+    let mut speaker = connect(&url).await.map_err(|e| format!("speaker: {e}"))?;
 
     let mut times = Vec::with_capacity(plan.sends);
     for i in 0..=plan.sends {
@@ -120,17 +119,18 @@ pub async fn measure(addr: SocketAddr, plan: Plan) -> Result<Vec<Duration>, Stri
     Ok(times)
 }
 
-/// Connects and joins `members` sockets, `JOINING_AT_ONCE` at a time.
-async fn join_all(url: &str, members: usize) -> Result<Vec<Socket>, String> {
-    let mut sockets = Vec::with_capacity(members);
-    while sockets.len() < members {
-        let batch = JOINING_AT_ONCE.min(members - sockets.len());
+/// Connects and joins `members` sockets, `JOINING_AT_ONCE` at a time,
+/// handing each to `joined` as soon as it has joined.
+async fn join_all<T>(url: &str, members: usize, mut joined: impl FnMut(Socket) -> T) -> Result<Vec<T>, String> {
+    let mut all = Vec::with_capacity(members);
+    while all.len() < members {
+        let batch = JOINING_AT_ONCE.min(members - all.len());
         let joins = (0..batch).map(|_| join(url));
-        for joined in futures_util::future::join_all(joins).await {
-            sockets.push(joined?);
+        for socket in futures_util::future::join_all(joins).await {
+            all.push(joined(socket?));
         }
     }
-    Ok(sockets)
+    Ok(all)
 }
 
 async fn connect(url: &str) -> Result<Socket, String> {

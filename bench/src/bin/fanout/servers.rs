@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 mod ours;
 mod raw;
 
-pub use raw::serve as serve_raw;
 
 /// The CPU the servers run on; the members take the other one.
 pub const SERVER_CPU: usize = 0;
@@ -28,6 +27,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Target {
     /// tokio-tungstenite, writing one precomputed frame to every member's socket.
     Raw,
+    /// tokio-tungstenite with a task per connection, each writing the shared message.
+    RawTasks,
     /// channels-rpc with `InProcessLayer`.
     InProcess,
     /// channels-rpc with the Redis layer, pub/sub flavor.
@@ -41,8 +42,20 @@ pub enum Target {
 }
 
 impl Target {
-    /// Every target, in the order they run (and the table lists them).
-    pub const ALL: [Target; 6] = [
+    /// Every target.
+    pub const ALL: [Target; 7] = [
+        Target::Raw,
+        Target::RawTasks,
+        Target::InProcess,
+        Target::RedisPubsub,
+        Target::RedisCore,
+        Target::DjangoMemory,
+        Target::DjangoRedis,
+    ];
+
+    /// The targets of a run unless `--targets` says otherwise, in the order
+    /// they run (and the table lists them).
+    pub const DEFAULT: [Target; 6] = [
         Target::Raw,
         Target::InProcess,
         Target::RedisPubsub,
@@ -55,6 +68,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Raw => "raw",
+            Target::RawTasks => "raw-tasks",
             Target::InProcess => "in-process",
             Target::RedisPubsub => "redis-pubsub",
             Target::RedisCore => "redis-core",
@@ -67,6 +81,7 @@ impl Target {
     pub fn label(self) -> &'static str {
         match self {
             Target::Raw => "raw tokio-tungstenite",
+            Target::RawTasks => "raw, a task per connection",
             Target::InProcess => "channels-rpc, in-process",
             Target::RedisPubsub => "channels-rpc, Redis pub/sub",
             Target::RedisCore => "channels-rpc, Redis core",
@@ -103,7 +118,7 @@ impl FromStr for Target {
     }
 }
 
-/// `fanout serve raw|in-process|redis-pubsub|redis-core [--redis URL]`: runs
+/// `fanout serve raw|raw-tasks|in-process|redis-pubsub|redis-core [--redis URL]`: runs
 /// one Rust server until killed, announcing `listening on ADDR` first.
 pub fn serve(target: Target, redis: Option<String>) -> io::Result<()> {
     crate::procfs::pin_or_warn(SERVER_CPU, "server");
@@ -113,7 +128,8 @@ pub fn serve(target: Target, redis: Option<String>) -> io::Result<()> {
     let announce = |addr: SocketAddr| println!("listening on {addr}");
     runtime.block_on(async move {
         match target {
-            Target::Raw => serve_raw(announce).await,
+            Target::Raw => raw::serve(announce).await,
+            Target::RawTasks => raw::serve_tasks(announce).await,
             Target::InProcess | Target::RedisPubsub | Target::RedisCore => ours::serve(target, redis, announce).await,
             Target::DjangoMemory | Target::DjangoRedis => Err(io::Error::other("Django is served by Python")),
         }
