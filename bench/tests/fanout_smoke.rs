@@ -80,7 +80,10 @@ fn fanout_smoke_run_delivers_every_notification() {
         assert!(median.parse::<f64>().is_ok_and(|ms| ms > 0.0), "{row}");
     }
     for label in &ROWS[..2] {
-        assert!(!stdout.contains(&format!("| {label} | 20 | skipped")), "{label} needs nothing to run");
+        assert!(
+            !stdout.contains(&format!("| {label} | 20 | skipped")),
+            "{label} needs nothing to run"
+        );
     }
     eprintln!("fanout --smoke passed in {:?}", started.elapsed());
 }

@@ -6,8 +6,8 @@
 //! and channels_redis.
 //!
 //! ```text
-//! cargo run --release -p rpc-bench --bin fanout -- [--members 1000,10000] [--sends N]
-//!     [--targets raw,in-process,...] [--join-seconds S] [--smoke]
+//! cargo run --release -p rpc-bench --bin fanout -- [--members 1000,10000] [--sends 7]
+//!     [--django-sends 3] [--targets raw,in-process,...] [--join-seconds 300] [--smoke]
 //! ```
 //!
 //! The members and the speaker run here, pinned to CPU 1; each server is a
@@ -38,7 +38,8 @@ use servers::{RedisProcess, ServerProcess, Target};
 const MEMBERS_CPU: usize = 1;
 
 const USAGE: &str = "\
-usage: fanout [--members N[,N...]] [--sends N] [--targets NAME[,NAME...]] [--join-seconds S] [--smoke]
+usage: fanout [--members N[,N...]] [--sends N] [--django-sends N] [--targets NAME[,NAME...]]
+              [--join-seconds S] [--smoke]
        fanout serve raw|raw-tasks|in-process|redis-pubsub|redis-core [--redis URL]
 
 targets: raw, in-process, redis-pubsub, redis-core, django-memory, django-redis (the default),
@@ -49,6 +50,8 @@ and raw-tasks: the raw server with a task per connection";
 struct Options {
     members: Vec<usize>,
     sends: usize,
+    /// Sends for the Django rows, which take seconds each at 10,000 members.
+    django_sends: usize,
     targets: Vec<Target>,
     join_within: Duration,
     smoke: bool,
@@ -90,7 +93,10 @@ fn value<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<T, Stri
 fn list<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<Vec<T>, String> {
     v.ok_or_else(|| format!("{flag} needs a value"))?
         .split(',')
-        .map(|item| item.parse().map_err(|_| format!("{flag}: `{item}` is not valid\n{USAGE}")))
+        .map(|item| {
+            item.parse()
+                .map_err(|_| format!("{flag}: `{item}` is not valid\n{USAGE}"))
+        })
         .collect()
 }
 
@@ -99,6 +105,7 @@ fn options(args: &[String]) -> Result<Options, String> {
     let mut opts = Options {
         members: if smoke { vec![20] } else { vec![1_000, 10_000] },
         sends: if smoke { 2 } else { 7 },
+        django_sends: if smoke { 2 } else { 3 },
         targets: Target::DEFAULT.to_vec(),
         join_within: Duration::from_secs(if smoke { 60 } else { 300 }),
         smoke,
@@ -109,6 +116,7 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--smoke" => {}
             "--members" => opts.members = list(arg, it.next())?,
             "--sends" => opts.sends = value::<usize>(arg, it.next())?.max(1),
+            "--django-sends" => opts.django_sends = value::<usize>(arg, it.next())?.max(1),
             "--targets" => opts.targets = list(arg, it.next())?,
             "--join-seconds" => opts.join_within = Duration::from_secs_f64(value(arg, it.next())?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -142,12 +150,16 @@ fn run(opts: &Options, args: &[String]) -> Result<ExitCode, String> {
 
     let mut rows = Vec::new();
     for &members in &opts.members {
-        let plan = Plan {
-            members,
-            sends: opts.sends,
-            join_within: opts.join_within,
-        };
         for &target in &opts.targets {
+            let plan = Plan {
+                members,
+                sends: if target.is_django() {
+                    opts.django_sends
+                } else {
+                    opts.sends
+                },
+                join_within: opts.join_within,
+            };
             let outcome = if let (true, Err(why)) = (target.is_django(), &django) {
                 Err(format!("skipped: no Django server ({why}); see bench/django/README.md"))
             } else {
@@ -168,7 +180,7 @@ fn run(opts: &Options, args: &[String]) -> Result<ExitCode, String> {
         }
     }
 
-    let markdown = report::render(&rows, opts.sends, &machine, &command);
+    let markdown = report::render(&rows, (opts.sends, opts.django_sends), &machine, &command);
     println!("{markdown}");
     if !opts.smoke {
         let dir = env!("CARGO_MANIFEST_DIR");

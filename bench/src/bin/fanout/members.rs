@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -71,9 +72,12 @@ pub async fn measure(addr: SocketAddr, plan: Plan) -> Result<Vec<Duration>, Stri
     let expected: Arc<[String]> = (0..=plan.sends).map(notification).collect();
     // Each member is read from the moment it has joined, so that it answers
     // the server's keep-alive pings while the others join.
-    let readers = tokio::time::timeout(plan.join_within, join_all(&url, plan.members, |socket| {
-        tokio::spawn(read_member(socket, plan.members, expected.clone(), progress.clone()))
-    }))
+    let readers = tokio::time::timeout(
+        plan.join_within,
+        join_all(&url, plan.members, |socket| {
+            tokio::spawn(read_member(socket, plan.members, expected.clone(), progress.clone()))
+        }),
+    )
     .await
     .map_err(|_| {
         format!(
@@ -81,20 +85,26 @@ pub async fn measure(addr: SocketAddr, plan: Plan) -> Result<Vec<Duration>, Stri
             plan.members, plan.join_within
         )
     })??;
-    let mut speaker = connect(&url).await.map_err(|e| format!("speaker: {e}"))?;
+    let (mut speaker, mut answers) = speaker(&url).await?;
 
     let mut times = Vec::with_capacity(plan.sends);
     for i in 0..=plan.sends {
         let say = format!(r#"{{"jsonrpc":"2.0","method":"say","params":["room","message {i}"],"id":{i}}}"#);
         let started = Instant::now();
-        speaker.send(Message::text(say)).await.map_err(|e| format!("speaker: {e}"))?;
+        speaker
+            .send(Message::text(say))
+            .await
+            .map_err(|e| format!("speaker: {e}"))?;
         let target = (i + 1) * plan.members;
         let deadline = started + SEND_TIMEOUT;
         while progress.received.load(Ordering::Acquire) < target {
             if let Some(error) = progress.error.lock().expect("not poisoned").take() {
                 return Err(error);
             }
-            if tokio::time::timeout_at(deadline, progress.all_in.notified()).await.is_err() {
+            if tokio::time::timeout_at(deadline, progress.all_in.notified())
+                .await
+                .is_err()
+            {
                 let got = progress.received.load(Ordering::Acquire) - i * plan.members;
                 return Err(format!(
                     "send {i}: {got} of {} members had it after {SEND_TIMEOUT:?}",
@@ -106,7 +116,7 @@ pub async fn measure(addr: SocketAddr, plan: Plan) -> Result<Vec<Duration>, Stri
         if i > 0 {
             times.push(elapsed);
         }
-        expect_answer(&mut speaker, i).await?;
+        expect_answer(&mut answers, i).await?;
         tokio::time::sleep(PAUSE).await;
     }
     for reader in readers {
@@ -144,7 +154,9 @@ async fn connect(url: &str) -> Result<Socket, String> {
 async fn join(url: &str) -> Result<Socket, String> {
     let mut socket = connect(url).await?;
     socket
-        .send(Message::text(r#"{"jsonrpc":"2.0","method":"join","params":["room"],"id":1}"#))
+        .send(Message::text(
+            r#"{"jsonrpc":"2.0","method":"join","params":["room"],"id":1}"#,
+        ))
         .await
         .map_err(|e| format!("join: {e}"))?;
     loop {
@@ -156,18 +168,35 @@ async fn join(url: &str) -> Result<Socket, String> {
     }
 }
 
-/// Reads the speaker's answer to send `i`.
-async fn expect_answer(speaker: &mut Socket, i: usize) -> Result<(), String> {
-    loop {
-        let got = tokio::time::timeout(SEND_TIMEOUT, speaker.next())
-            .await
-            .map_err(|_| format!("send {i}: no answer to the speaker"))?;
-        match got {
-            Some(Ok(Message::Text(text))) if text.as_str() == answer(i) => return Ok(()),
-            // The servers' keep-alive pings (tungstenite answers them).
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => return Err(format!("send {i}: the speaker got {other:?}")),
+/// The speaker's socket to send on, and its answers, read from the start
+/// by a task of their own (which also answers the server's keep-alive pings,
+/// however long a fan-out takes).
+async fn speaker(url: &str) -> Result<(SplitSink<Socket, Message>, mpsc::UnboundedReceiver<String>), String> {
+    let (sink, mut stream) = connect(url).await.map_err(|e| format!("speaker: {e}"))?.split();
+    let (answers, received) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let answer = match stream.next().await {
+                Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => format!("{other:?}"),
+            };
+            if answers.send(answer).is_err() {
+                return;
+            }
         }
+    });
+    Ok((sink, received))
+}
+
+/// Reads the speaker's answer to send `i`.
+async fn expect_answer(answers: &mut mpsc::UnboundedReceiver<String>, i: usize) -> Result<(), String> {
+    let got = tokio::time::timeout(SEND_TIMEOUT, answers.recv())
+        .await
+        .map_err(|_| format!("send {i}: no answer to the speaker"))?;
+    match got {
+        Some(text) if text == answer(i) => Ok(()),
+        other => Err(format!("send {i}: the speaker got {other:?}")),
     }
 }
 
@@ -186,7 +215,7 @@ async fn read_member(mut socket: Socket, members: usize, expected: Arc<[String]>
         }
         next += 1;
         let received = progress.received.fetch_add(1, Ordering::AcqRel) + 1;
-        if received % members == 0 {
+        if received.is_multiple_of(members) {
             progress.all_in.notify_one();
         }
     };

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 mod ours;
 mod raw;
 
-
 /// The CPU the servers run on; the members take the other one.
 pub const SERVER_CPU: usize = 0;
 
@@ -174,7 +173,8 @@ impl ServerProcess {
             _stdout: Some(stdout),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
-        server.addr = addr.ok_or_else(|| io::Error::other(format!("{target} did not announce its address ({line:?})")))?;
+        server.addr =
+            addr.ok_or_else(|| io::Error::other(format!("{target} did not announce its address ({line:?})")))?;
         Ok(server)
     }
 
@@ -182,7 +182,11 @@ impl ServerProcess {
     fn start_django(target: Target, redis: Option<&str>) -> io::Result<ServerProcess> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("django/serve.py");
-        let layer = if target == Target::DjangoRedis { "redis" } else { "memory" };
+        let layer = if target == Target::DjangoRedis {
+            "redis"
+        } else {
+            "memory"
+        };
         let mut command = Command::new("python3");
         command
             .arg(&script)
@@ -228,14 +232,22 @@ impl Drop for ServerProcess {
 /// with uvloop and httptools), with the reason when it cannot.
 pub fn django_available() -> Result<(), String> {
     let output = Command::new("python3")
-        .args(["-c", "import channels, channels_redis, django, uvicorn, uvloop, httptools"])
+        .args([
+            "-c",
+            "import channels, channels_redis, django, uvicorn, uvloop, httptools",
+        ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("python3: {e}"))?;
     if output.status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().lines().last().unwrap_or("").to_owned())
+        Err(String::from_utf8_lossy(&output.stderr)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_owned())
     }
 }
 
@@ -251,7 +263,16 @@ impl RedisProcess {
     pub fn start() -> io::Result<RedisProcess> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--maxclients", "20000"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -51,7 +51,11 @@ enum Request {
 fn request(text: &str) -> io::Result<Request> {
     let request: Value = serde_json::from_str(text)?;
     let id = request.get("id").cloned().unwrap_or(Value::Null);
-    let params = request.get("params").and_then(Value::as_array).cloned().unwrap_or_default();
+    let params = request
+        .get("params")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     match request.get("method").and_then(Value::as_str) {
         Some("join") => Ok(Request::Join(id)),
         Some("say") => {
@@ -68,16 +72,24 @@ fn request(text: &str) -> io::Result<Request> {
 
 async fn connection(stream: TcpStream, members: Members) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let mut socket = tokio_tungstenite::accept_async(stream).await.map_err(io::Error::other)?;
+    let mut socket = tokio_tungstenite::accept_async(stream)
+        .await
+        .map_err(io::Error::other)?;
     while let Some(message) = socket.next().await {
         let Message::Text(text) = message.map_err(io::Error::other)? else {
             continue;
         };
         match request(&text)? {
             Request::Join(id) => {
-                socket.send(Message::text(answer(&id))).await.map_err(io::Error::other)?;
+                socket
+                    .send(Message::text(answer(&id)))
+                    .await
+                    .map_err(io::Error::other)?;
                 // Nothing is left buffered: the member waits for this answer.
-                members.lock().expect("not poisoned").push(Arc::new(socket.into_inner()));
+                members
+                    .lock()
+                    .expect("not poisoned")
+                    .push(Arc::new(socket.into_inner()));
                 return Ok(());
             }
             Request::Say(id, notification) => {
@@ -86,7 +98,10 @@ async fn connection(stream: TcpStream, members: Members) -> io::Result<()> {
                     .format(&mut frame)
                     .map_err(io::Error::other)?;
                 write_to_all(&members, &frame).await;
-                socket.send(Message::text(answer(&id))).await.map_err(io::Error::other)?;
+                socket
+                    .send(Message::text(answer(&id)))
+                    .await
+                    .map_err(io::Error::other)?;
             }
         }
     }
@@ -112,7 +127,9 @@ pub async fn serve_tasks(announce: impl FnOnce(SocketAddr)) -> io::Result<()> {
 
 async fn task_connection(stream: TcpStream, room: broadcast::Sender<Message>) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let mut socket = tokio_tungstenite::accept_async(stream).await.map_err(io::Error::other)?;
+    let mut socket = tokio_tungstenite::accept_async(stream)
+        .await
+        .map_err(io::Error::other)?;
     let mut joined: Option<broadcast::Receiver<Message>> = None;
     loop {
         let next = async {
