@@ -211,7 +211,10 @@ mod tests {
             "{text}"
         );
         let svg = chart(&rows).unwrap();
-        assert!(chart::shows_text(&svg, "1.20") && chart::shows_text(&svg, "60.00"), "{svg}");
+        assert!(
+            chart::shows_text(&svg, "1.20") && chart::shows_text(&svg, "60.00"),
+            "{svg}"
+        );
     }
 
     #[test]
