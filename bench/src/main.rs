@@ -10,11 +10,13 @@
 //! Without `serve`, the binary is the load generator: pinned to CPU 1, it
 //! starts each server (this binary again, `serve NAME`, pinned to CPU 0) as a
 //! child process in turn, runs the scenarios, validates every answer, prints a
-//! markdown table of medians and writes it to `bench/RESULTS.md` (not in
+//! markdown table of medians and writes it to `bench/RESULTS.md`, with a chart of
+//! each server relative to the baseline in `bench/RESULTS.svg` (not in
 //! `--smoke` mode). It exits non-zero if any answer was wrong or any call failed.
 
 use std::process::ExitCode;
 
+mod chart;
 mod load;
 mod procfs;
 mod report;
@@ -169,7 +171,9 @@ fn generate(args: &[String]) -> Result<ExitCode, String> {
     if !smoke {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/RESULTS.md");
         std::fs::write(path, &table).map_err(|e| format!("writing {path}: {e}"))?;
-        eprintln!("wrote {path}");
+        let svg = concat!(env!("CARGO_MANIFEST_DIR"), "/RESULTS.svg");
+        std::fs::write(svg, report::chart(&samples, &opts)?).map_err(|e| format!("writing {svg}: {e}"))?;
+        eprintln!("wrote {path} and {svg}");
     }
 
     let errors: u64 = samples.iter().map(|(_, _, s)| s.errors).sum();

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::chart::{self, BarChart};
 use crate::load::{Options, Sample, Scenario};
 use crate::servers::Kind;
 
@@ -250,6 +251,60 @@ pub fn render(samples: &[(Scenario, Kind, Sample)], opts: &Options, machine: &st
     out
 }
 
+/// Each server's headline figure for `scenario` relative to the baseline's,
+/// higher being better: calls per second ÷ the baseline's, and for
+/// `ws_idle` the baseline's RSS per connection ÷ the server's.
+fn relative_to_baseline(samples: &[(Scenario, Kind, Sample)], scenario: Scenario, kind: Kind) -> Option<f64> {
+    let (value, higher_is_better): (fn(&Sample) -> Option<f64>, bool) = if scenario == Scenario::WsIdle {
+        (|s| s.rss_kib_per_connection, false)
+    } else {
+        (|s| s.calls_per_sec, true)
+    };
+    let ours = median_of(samples, scenario, kind, value)?;
+    let baseline = median_of(samples, scenario, Kind::Baseline, value)?;
+    let ratio = if higher_is_better {
+        ours / baseline
+    } else {
+        baseline / ours
+    };
+    ratio.is_finite().then_some(ratio)
+}
+
+/// The SVG chart written beside RESULTS.md: per scenario, each server
+/// relative to the raw baseline.
+pub fn chart(samples: &[(Scenario, Kind, Sample)], opts: &Options) -> Result<String, String> {
+    let groups = opts
+        .scenarios
+        .iter()
+        .map(|&s| {
+            if s == Scenario::WsIdle {
+                format!("{s} (memory)")
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    let series = opts
+        .servers
+        .iter()
+        .map(|&kind| {
+            let values = opts
+                .scenarios
+                .iter()
+                .map(|&scenario| relative_to_baseline(samples, scenario, kind))
+                .collect();
+            (kind.name().to_owned(), values)
+        })
+        .collect();
+    chart::render(&BarChart {
+        title: "rpc-bench: each server ÷ the raw baseline (higher is better)",
+        y_label: "calls/s ÷ baseline's (ws_idle: baseline's RSS ÷ server's)",
+        groups,
+        series,
+        log_scale: false,
+    })
+}
+
 /// Lines saying where the generator, not the server, may have set the pace.
 pub fn warnings(samples: &[(Scenario, Kind, Sample)], opts: &Options) -> Vec<String> {
     let mut lines = Vec::new();
@@ -297,5 +352,49 @@ mod tests {
         assert_eq!(thousands(1234567.4), "1,234,567");
         assert_eq!(thousands(999.0), "999");
         assert_eq!(ratio(Some(1.0), Some(4.0)), "0.25");
+    }
+
+    fn sample(calls_per_sec: f64, rss_kib_per_connection: f64) -> Sample {
+        Sample {
+            calls_per_sec: Some(calls_per_sec),
+            rss_kib_per_connection: Some(rss_kib_per_connection),
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn the_chart_shows_each_server_relative_to_the_baseline() {
+        let samples = vec![
+            (Scenario::HttpPing, Kind::Ours, sample(150.0, 0.0)),
+            (Scenario::HttpPing, Kind::Jsonrpsee, sample(50.0, 0.0)),
+            (Scenario::HttpPing, Kind::Baseline, sample(100.0, 0.0)),
+            (Scenario::WsIdle, Kind::Ours, sample(0.0, 10.0)),
+            (Scenario::WsIdle, Kind::Baseline, sample(0.0, 8.0)),
+        ];
+        assert_eq!(
+            relative_to_baseline(&samples, Scenario::HttpPing, Kind::Ours),
+            Some(1.5)
+        );
+        assert_eq!(
+            relative_to_baseline(&samples, Scenario::HttpPing, Kind::Jsonrpsee),
+            Some(0.5)
+        );
+        assert_eq!(relative_to_baseline(&samples, Scenario::WsIdle, Kind::Ours), Some(0.8));
+        assert_eq!(relative_to_baseline(&samples, Scenario::WsIdle, Kind::Jsonrpsee), None);
+        let mut opts = Options::smoke();
+        opts.scenarios = vec![Scenario::HttpPing, Scenario::WsIdle];
+        let svg = chart(&samples, &opts).unwrap();
+        for text in [
+            "http_ping",
+            "ws_idle (memory)",
+            "ours",
+            "jsonrpsee",
+            "baseline",
+            "1.50",
+            "0.50",
+            "0.80",
+        ] {
+            assert!(chart::shows_text(&svg, text), "no {text} in the chart:\n{svg}");
+        }
     }
 }

@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::ServerConfig;
@@ -327,8 +327,8 @@ where
             }
             Some(pushed) = outbox.queue.recv() => out.text(socket, pushed).await?,
             Some(envelope) = next_envelope(&mut inbox) => {
-                if let Some(text) = on_envelope(envelope, consumer, connection, &mut in_flight) {
-                    out.text(socket, text).await?;
+                if let Some(notification) = on_envelope(envelope, consumer, connection, &mut in_flight) {
+                    out.message(socket, notification).await?;
                 }
             }
             frame = socket.next(), if can_read => {
@@ -582,16 +582,21 @@ async fn next_envelope(inbox: &mut Option<Inbox>) -> Option<Arc<Envelope>> {
     }
 }
 
-/// A layer message: an `rpc.notification` becomes bytes to send; any other
-/// type goes to the consumer's `on_message` hook, run beside the calls.
+/// A layer message: an `rpc.notification` becomes a text message of the
+/// envelope's shared bytes (every member sends the same bytes, none copies
+/// them); any other type goes to the consumer's `on_message` hook, run beside
+/// the calls.
 fn on_envelope<'a, C: Consumer>(
     envelope: Arc<Envelope>,
     consumer: &'a C,
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
-) -> Option<String> {
-    if let Some(text) = envelope.notification() {
-        return Some(text.to_owned());
+) -> Option<Message> {
+    if let Some(bytes) = envelope.notification_bytes() {
+        // Checking the UTF-8 again costs a pass over the bytes, no allocation.
+        if let Ok(text) = Utf8Bytes::try_from(bytes.clone()) {
+            return Some(Message::Text(text));
+        }
     }
     in_flight.push(Box::pin(async move {
         consumer.on_message(envelope.message(), connection).await;

@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::outbound::notification_text;
@@ -61,10 +62,12 @@ impl From<LayerError> for crate::RpcError {
 }
 
 /// A received message, shared by every local member of a group. The JSON-RPC
-/// notification it stands for is encoded once, however many members get it.
+/// notification it stands for is encoded once, however many members get it,
+/// and its bytes are shared by all of them.
 pub struct Envelope {
     message: Value,
-    notification: OnceLock<Option<String>>,
+    /// Always UTF-8: made from a `String`.
+    notification: OnceLock<Option<Bytes>>,
 }
 
 impl Envelope {
@@ -89,6 +92,13 @@ impl Envelope {
     /// The JSON-RPC notification text, when the type is `rpc.notification`
     /// and `method` is a string (`params` may be omitted: `[]`).
     pub fn notification(&self) -> Option<&str> {
+        std::str::from_utf8(self.notification_bytes()?).ok()
+    }
+
+    /// The same notification as bytes (UTF-8), encoded at the first call and
+    /// shared: cloning them copies nothing, so a transport can hand the same
+    /// bytes to every member.
+    pub fn notification_bytes(&self) -> Option<&Bytes> {
         self.notification
             .get_or_init(|| {
                 if self.message_type() != Some(RPC_NOTIFICATION) {
@@ -97,9 +107,9 @@ impl Envelope {
                 let method = self.message.get("method")?.as_str()?;
                 let empty = json!([]);
                 let params = self.message.get("params").unwrap_or(&empty);
-                notification_text(method, params).ok()
+                notification_text(method, params).ok().map(Bytes::from)
             })
-            .as_deref()
+            .as_ref()
     }
 }
 

@@ -162,21 +162,42 @@ impl LocalRouter {
     }
 
     /// Delivers to every local member of a group; how many were offered it.
+    /// One lock, and nothing allocated or cloned per member but the
+    /// envelope's reference count: each member's queue takes the envelope
+    /// while the routes are locked (queuing never waits).
     pub fn deliver_to_group(&self, group: &str, envelope: Arc<Envelope>) -> usize {
-        let senders: Vec<(String, queue::Sender<Arc<Envelope>>)> = {
-            let state = self.state.lock().expect("not poisoned");
-            let Some(members) = state.groups.get(group) else {
-                return 0;
-            };
-            members
-                .iter()
-                .filter_map(|m| Some((m.clone(), state.channels.get(m)?.clone())))
-                .collect()
+        let state = self.state.lock().expect("not poisoned");
+        let Some(members) = state.groups.get(group) else {
+            return 0;
         };
-        for (name, sender) in &senders {
-            offer(sender, name, envelope.clone(), self.layer);
+        let mut offered = 0;
+        for member in members {
+            if let Some(sender) = state.channels.get(member) {
+                offer(sender, member, envelope.clone(), self.layer);
+                offered += 1;
+            }
         }
-        senders.len()
+        offered
+    }
+
+    /// Delivers to each of `channels` that is here, under one lock; how many
+    /// were. The others are skipped (a connection that has ended).
+    pub fn deliver_each<'a>(&self, channels: impl IntoIterator<Item = &'a str>, envelope: &Arc<Envelope>) -> usize {
+        let state = self.state.lock().expect("not poisoned");
+        let mut offered = 0;
+        for channel in channels {
+            match state.channels.get(channel) {
+                Some(sender) => {
+                    offer(sender, channel, envelope.clone(), self.layer);
+                    offered += 1;
+                }
+                None => {
+                    tracing::debug!(channel, "message for a closed channel dropped");
+                    count_message(self.layer, Direction::Dropped);
+                }
+            }
+        }
+        offered
     }
 }
 

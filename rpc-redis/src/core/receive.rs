@@ -90,14 +90,14 @@ impl Inner {
             return;
         };
         let envelope = rpc_core::Envelope::new(message);
-        for channel in channels {
-            if !channel.starts_with(&self.local_part) {
+        let local = channels.iter().map(String::as_str).filter(|channel| {
+            let ours = channel.starts_with(&self.local_part);
+            if !ours {
                 tracing::warn!(channel, "message for another process's channel dropped");
                 count_message(super::LAYER_NAME, Direction::Dropped);
-            } else if !self.router.deliver(&channel, envelope.clone()) {
-                tracing::debug!(channel, "message for a closed channel dropped");
-                count_message(super::LAYER_NAME, Direction::Dropped);
             }
-        }
+            ours
+        });
+        self.router.deliver_each(local, &envelope);
     }
 }
