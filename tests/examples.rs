@@ -258,7 +258,8 @@ async fn spec_server_flags_token_timeout_rate_limit_origins() {
 
 #[test]
 fn auth_refuses_a_caller_without_credentials_and_answers_one_with_them() {
-    let (_server, addr, _) = start(example("auth"));
+    // Kept open: the example prints a second line (a curl hint) after its address.
+    let (_server, addr, _stdout) = start(example("auth"));
     let whoami = r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#;
     assert_eq!(post(&addr, whoami).0, 401);
     let (status, body) = post_with(&addr, "authorization: Bearer alice-demo-token\r\n", whoami);

@@ -328,7 +328,7 @@ where
             Some(pushed) = outbox.queue.recv() => out.text(socket, pushed).await?,
             Some(envelope) = next_envelope(&mut inbox) => {
                 if let Some(notification) = on_envelope(envelope, consumer, connection, &mut in_flight) {
-                    out.message(socket, notification).await?;
+                    out.shared_text(socket, notification).await?;
                 }
             }
             frame = socket.next(), if can_read => {
@@ -432,6 +432,18 @@ impl<'a> Round<'a> {
             .middleware
             .message_out(self.events.connection, text.as_bytes());
         self.message(socket, Message::text(text)).await
+    }
+
+    /// A group's notification: the bytes every member shares.
+    async fn shared_text<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut WebSocketStream<S>,
+        text: Utf8Bytes,
+    ) -> Result<(), End> {
+        self.events
+            .middleware
+            .message_out(self.events.connection, text.as_bytes());
+        self.message(socket, Message::Text(text)).await
     }
 
     /// Queues a message; writing it out may wait for the peer to read.
@@ -591,11 +603,11 @@ fn on_envelope<'a, C: Consumer>(
     consumer: &'a C,
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
-) -> Option<Message> {
+) -> Option<Utf8Bytes> {
     if let Some(bytes) = envelope.notification_bytes() {
         // Checking the UTF-8 again costs a pass over the bytes, no allocation.
         if let Ok(text) = Utf8Bytes::try_from(bytes.clone()) {
-            return Some(Message::Text(text));
+            return Some(text);
         }
     }
     in_flight.push(Box::pin(async move {
