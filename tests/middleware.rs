@@ -658,6 +658,45 @@ async fn http_requests_report_connect_body_in_and_out_and_disconnect() {
 }
 
 #[tokio::test]
+async fn an_http_request_cut_off_by_the_shutdown_still_reports_its_disconnect() {
+    let log = Log::default();
+    let config = ServerConfig::builder()
+        .shutdown_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .config(config)
+        .http("/rpc/", Api::app().middleware(recorder("m", &log)))
+        .listen()
+        .await
+        .unwrap()
+        .spawn();
+    let addr = server.local_addr();
+    // A call that would take a minute: the shutdown's 100 ms run out first.
+    let slow = tokio::spawn(async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let body = r#"{"jsonrpc":"2.0","method":"later","params":[60000],"id":1}"#;
+        let request = format!(
+            "POST /rpc/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+    });
+    while log.matching("m.before later").is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("the shutdown ends past its timeout")
+        .unwrap();
+    log.wait_for("m.disconnect Http None").await;
+    assert_eq!(log.matching("m.connect").len(), log.matching("m.disconnect").len());
+    slow.await.unwrap();
+}
+
+#[tokio::test]
 async fn an_async_middleware_sees_the_headers_of_real_http_and_websocket_requests() {
     let log = Log::default();
     let server = serve(Api::app().async_middleware(SlowKeyCheck { log: log.clone() })).await;

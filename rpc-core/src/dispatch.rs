@@ -122,8 +122,9 @@ impl Dispatcher {
 
     /// Starts answering one message: sync methods run now and their answer
     /// is [`Answer::Ready`]; a message that calls an `async` or `blocking`
-    /// method is [`Answer::Pending`], and nothing has run yet. A transport
-    /// answers most messages this way without building or boxing a future.
+    /// method, or meets an `async` guard or middleware, is
+    /// [`Answer::Pending`], and no method has run yet. A transport answers
+    /// most messages this way without building or boxing a future.
     ///
     /// ```
     /// use channels_rpc::{Connection, Consumer, Scope, Transport};

@@ -167,6 +167,10 @@ where
         let connection = Connection::new(consumer, scope).with_layer(config.channel_layer().clone(), None);
         let middleware = host.app().dispatcher().middleware();
         middleware.connected(&connection);
+        let _ended = Ended {
+            middleware,
+            connection: &connection,
+        };
         middleware.message_in(&connection, &body);
         // Sync methods answer at once: no future of theirs is kept in this one.
         let reply = match host.app().start(&connection, &body) {
@@ -176,13 +180,27 @@ where
         if let Some(reply) = &reply {
             middleware.message_out(&connection, reply.body());
         }
-        middleware.disconnected(&connection, None);
         match reply {
             None => plain(StatusCode::NO_CONTENT, ""),
             Some(reply) => json(reply.http_status(config.status_mapping()), reply.into_body()),
         }
     };
     tracing::Instrument::instrument(answer, span)
+}
+
+/// Tells the middlewares that an HTTP request's connection ended, however it
+/// ends: answered, or dropped by hyper in the middle of a call (the client
+/// went away, or the shutdown's time ran out), so that every
+/// `on_connect` has its `on_disconnect`.
+struct Ended<'a> {
+    middleware: &'a rpc_core::middleware::Middlewares,
+    connection: &'a Connection,
+}
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.middleware.disconnected(self.connection, None);
+    }
 }
 
 /// The answer to a request that goes no further: not a POST, a declared body

@@ -25,7 +25,7 @@ use crate::response::{plain, ResponseBody};
 use crate::service::{BoxedResponse, RpcService};
 use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
-use crate::watchdog::{Activity, Busy, Timeouts, Watch, Watched};
+use crate::watchdog::{Activity, Busy, Expired, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -477,8 +477,9 @@ impl Accepted {
 }
 
 /// Serves one accepted connection; on shutdown, lets it finish the request
-/// in progress and close (`graceful`); past a timeout of the watchdog's,
-/// shutting down or not, drops it.
+/// in progress and close (`graceful`) within the shutdown timeout; past
+/// that, or past a timeout of the watchdog's, drops it (a call still running
+/// is cancelled).
 async fn drive_connection<F, E>(
     connection: F,
     shutdown: watch::Receiver<bool>,
@@ -493,6 +494,8 @@ async fn drive_connection<F, E>(
     let mut connection = std::pin::pin!(connection);
     let mut shutdown = std::pin::pin!(shutdown_signal(shutdown));
     let mut stopping = false;
+    // Set when the shutdown begins: the end of the connection's time to finish.
+    let mut finish_by: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut tick = std::pin::pin!(timeouts.ticker.next());
     tick.as_mut().enable();
     let ended = std::future::poll_fn(|cx| {
@@ -506,6 +509,13 @@ async fn drive_connection<F, E>(
             // Shutting down: the connection finishes its request and closes.
             stopping = true;
             graceful(connection.as_mut());
+            finish_by = Some(Box::pin(tokio::time::sleep(timeouts.shutdown)));
+        }
+        if finish_by
+            .as_mut()
+            .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready())
+        {
+            return Poll::Ready(Err(Expired::Shutdown));
         }
         while tick.as_mut().poll(cx).is_ready() {
             tick.set(timeouts.ticker.next());

@@ -148,6 +148,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 pub(crate) struct Timeouts {
     header_read: Duration,
     keep_alive: Duration,
+    /// How long a connection may take to finish once the shutdown began.
+    pub(crate) shutdown: Duration,
     pub(crate) ticker: Ticker,
 }
 
@@ -159,6 +161,7 @@ impl Timeouts {
         Timeouts {
             header_read,
             keep_alive,
+            shutdown: config.shutdown_timeout(),
             ticker: Ticker::new(Some(tick)),
         }
     }
@@ -180,6 +183,8 @@ pub(crate) enum Expired {
     HeaderRead,
     /// Idle for too long.
     KeepAlive,
+    /// Still busy when the shutdown's time ran out.
+    Shutdown,
 }
 
 impl Watch {
