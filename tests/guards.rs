@@ -326,6 +326,39 @@ async fn a_guard_runs_once_per_call_over_the_websocket_loop() {
     let reply = socket.receive_json().await.expect("answered");
     assert_eq!(reply.as_array().map(Vec::len), Some(2), "{reply}");
     assert_eq!(ASKED.load(Ordering::SeqCst) - before, 3, "one question per call");
+    // `rpc.discover` beside an async call: the message answers later, and
+    // the loop starts it again, yet discovery asks each guard once.
+    let before = ASKED.load(Ordering::SeqCst);
+    socket
+        .send_text(
+            r#"[{"jsonrpc":"2.0","method":"rpc.discover","id":4},{"jsonrpc":"2.0","method":"counted.slow","id":5}]"#,
+        )
+        .await;
+    let reply = socket.receive_json().await.expect("answered");
+    assert_eq!(reply.as_array().map(Vec::len), Some(2), "{reply}");
+    assert_eq!(
+        ASKED.load(Ordering::SeqCst) - before,
+        2,
+        "one question for discovery, one for the call"
+    );
+}
+
+/// Refuses every call.
+struct RefuseAll;
+
+impl channels_rpc::middleware::Middleware for RefuseAll {
+    fn before(&self, _call: &channels_rpc::middleware::CallInfo<'_>) -> channels_rpc::middleware::Verdict {
+        channels_rpc::middleware::Verdict::Reject(RpcError::new(-32010, "refused"))
+    }
+}
+
+#[tokio::test]
+async fn a_middleware_refusing_rpc_discover_leaves_the_guards_unasked() {
+    let app = Counted::app().middleware(RefuseAll);
+    let before = ASKED.load(Ordering::SeqCst);
+    let reply: Value = serde_json::from_str(&send_as(&app, None, &call("rpc.discover", 1)).await.unwrap()).unwrap();
+    assert_eq!(reply["error"]["code"], -32010);
+    assert_eq!(ASKED.load(Ordering::SeqCst), before, "the middleware comes first");
 }
 
 fn names(document: &Value) -> Vec<String> {

@@ -160,9 +160,14 @@ impl Dispatcher {
         };
         let (method, call) = match self.prepare(connection, &entry) {
             Ok(prepared) => prepared,
-            Err(Early::Now(answer)) => return Answer::Ready(answer.map(|out| Reply::single(version, out))),
-            Err(Early::Later(answer)) => {
-                return Answer::Pending(Box::pin(async move { Some(Reply::single(version, answer.await)) }))
+            Err(early) if self.early_waits(connection, &early) => {
+                return Answer::Pending(Box::pin(async move {
+                    let answer = self.early_later(connection, early).await;
+                    answer.map(|out| Reply::single(version, out))
+                }))
+            }
+            Err(early) => {
+                return Answer::Ready(self.early_now(connection, early).map(|out| Reply::single(version, out)))
             }
         };
         let trace = CallTrace::start(&call);
@@ -197,15 +202,19 @@ impl Dispatcher {
     fn batch<'a>(&'a self, connection: &'a Connection, entries: &[Entry<'a>]) -> Answer<'a> {
         let mut out = BatchReply::with_capacity(entries.len());
         let mut calls = Vec::with_capacity(entries.len());
-        let mut later = Vec::new();
+        let mut discovers = Vec::new();
         for entry in entries {
             match self.prepare(connection, entry) {
                 Ok(call) => calls.push(call),
                 Err(Early::Now(answer)) => out.extend(answer),
-                Err(Early::Later(answer)) => later.push(answer),
+                Err(discover) => discovers.push(discover),
             }
         }
-        if later.is_empty() && !calls.iter().any(|(method, _)| self.answers_later(method)) {
+        let discovery_waits = discovers.iter().any(|early| self.early_waits(connection, early));
+        if !discovery_waits && !calls.iter().any(|(method, _)| self.answers_later(method)) {
+            for early in discovers {
+                out.extend(self.early_now(connection, early));
+            }
             for (method, call) in &calls {
                 if let Err(refused) = self.admit_now(method, call) {
                     out.extend(refused);
@@ -239,8 +248,11 @@ impl Dispatcher {
                     answer
                 });
             }
-            let later: FuturesUnordered<_> = later.into_iter().collect();
-            let mut answers = futures_util::stream::select(running, later.map(Some));
+            let later: FuturesUnordered<_> = discovers
+                .into_iter()
+                .map(|early| self.early_later(connection, early))
+                .collect();
+            let mut answers = futures_util::stream::select(running, later);
             while let Some(answer) = answers.next().await {
                 out.extend(answer);
             }
@@ -268,7 +280,7 @@ impl Dispatcher {
         if request.method == DISCOVER_METHOD && self.documents.settings().is_enabled() {
             return Err(match notification {
                 true => Early::Now(None),
-                false => self.discover(connection, request),
+                false => self.discover(request),
             });
         }
         let Some(method) = self.table.lookup(&request.method, notification, transport) else {
@@ -293,12 +305,13 @@ impl Dispatcher {
     }
 }
 
-/// What a request gets without a call of a method: an answer now (an invalid
-/// request, an unknown method, `None` for a notification), or later
-/// (`rpc.discover` asking `async` guards).
+/// What a request gets without a call of a method: an answer (an invalid
+/// request, an unknown method, `None` for a notification), or
+/// `rpc.discover`'s, built where the call would run
+/// ([`Dispatcher::early_now`], [`Dispatcher::early_later`]).
 pub(crate) enum Early<'a> {
     Now(Option<Encoded>),
-    Later(Pin<Box<dyn Future<Output = Encoded> + Send + 'a>>),
+    Discover { version: Version, id: Option<&'a str> },
 }
 
 impl Dispatcher {
@@ -333,16 +346,30 @@ impl Dispatcher {
         method.timeout().or(self.limits.call_time())
     }
 
-    /// The answer to `rpc.discover`, which takes no parameters: the entries
-    /// the caller's guards allow, asked as if each were called.
-    fn discover<'a>(&'a self, connection: &'a Connection, request: &message::Request<'a>) -> Early<'a> {
+    /// A call of `rpc.discover`, which takes no parameters: its answer is
+    /// built where the call runs ([`discovered`](Self::discovered)), after
+    /// the middlewares, so that the guards it asks are asked once.
+    fn discover<'a>(&self, request: &message::Request<'a>) -> Early<'a> {
         let (version, id) = (request.version, request.id);
         if !request.params.is_none_or(|p| is_empty_container(p.get())) {
             let error = RpcError::invalid_params("rpc.discover takes no parameters");
             return Early::Now(Some(response::error(version, id, &error)));
         }
-        let transport = connection.scope().transport();
-        let asking = move |entry: &MethodEntry| Call {
+        Early::Discover { version, id }
+    }
+
+    /// True when `rpc.discover` on `transport` must wait: an entry served
+    /// there has an `async` guard.
+    pub(crate) fn discovery_waits(&self, transport: crate::Transport) -> bool {
+        self.table
+            .entries()
+            .iter()
+            .any(|entry| entry.serves(transport) && self.guards(entry).is_async())
+    }
+
+    /// A call of `rpc.discover` as one of `entry`, for its guards.
+    fn asking<'a>(connection: &'a Connection, entry: &MethodEntry, version: Version, id: Option<&'a str>) -> Call<'a> {
+        Call {
             connection,
             method: entry.name(),
             param_names: entry.params(),
@@ -350,36 +377,71 @@ impl Dispatcher {
             version,
             id,
             params: None,
+        }
+    }
+
+    /// The answer to `rpc.discover`: the document of the entries `visible`.
+    fn discovery_answer(
+        &self,
+        transport: crate::Transport,
+        version: Version,
+        id: Option<&str>,
+        visible: &dyn Fn(&MethodEntry) -> bool,
+    ) -> Encoded {
+        let document = self.documents.document(&self.table, transport, visible);
+        response::success(version, id, &document, 4096)
+    }
+
+    /// An early answer, now: `rpc.discover` asks its guards here. Used where
+    /// [`early_waits`](Self::early_waits) is false; an `async` guard asked
+    /// here anyway hides its entry (fails closed).
+    pub(crate) fn early_now(&self, connection: &Connection, early: Early<'_>) -> Option<Encoded> {
+        let (version, id) = match early {
+            Early::Now(answer) => return answer,
+            Early::Discover { version, id } => (version, id),
         };
-        let document = move |visible: &dyn Fn(&MethodEntry) -> bool| {
-            let document = self.documents.document(&self.table, transport, visible);
-            response::success(version, id, &document, 4096)
+        let transport = connection.scope().transport();
+        Some(self.discovery_answer(transport, version, id, &|entry| {
+            let call = Self::asking(connection, entry, version, id);
+            let allowed = matches!(self.guards(entry).check(call.context()), Verdict::Ready(Ok(())));
+            allowed
+        }))
+    }
+
+    /// True when an early answer must wait: `rpc.discover` with an `async`
+    /// guard to ask.
+    pub(crate) fn early_waits(&self, connection: &Connection, early: &Early<'_>) -> bool {
+        matches!(early, Early::Discover { .. }) && self.discovery_waits(connection.scope().transport())
+    }
+
+    /// An early answer, waiting for `rpc.discover`'s guards to decide (each
+    /// within its entry's time limit).
+    pub(crate) async fn early_later<'a>(&'a self, connection: &'a Connection, early: Early<'a>) -> Option<Encoded> {
+        let Early::Discover { version, id } = early else {
+            return self.early_now(connection, early);
         };
+        let transport = connection.scope().transport();
         let mut entries = self.table.entries();
         entries.retain(|entry| entry.serves(transport));
-        if !entries.iter().any(|entry| self.guards(entry).is_async()) {
-            return Early::Now(Some(document(&|entry| {
-                let call = asking(entry);
-                let allowed = matches!(self.guards(entry).check(call.context()), Verdict::Ready(Ok(())));
-                allowed
-            })));
-        }
-        Early::Later(Box::pin(async move {
-            let calls: Vec<Call<'a>> = entries.iter().map(|entry| asking(entry)).collect();
-            let allowed = futures_util::future::join_all(entries.iter().zip(&calls).map(|(entry, call)| async move {
-                let verdict = self.guards(entry).check(call.context());
-                verdict
-                    .decided_within(self.time_limit(entry), entry.name())
-                    .await
-                    .is_ok()
-            }))
-            .await;
-            let visible: Vec<&MethodEntry> = entries
-                .iter()
-                .zip(allowed)
-                .filter_map(|(entry, allowed)| allowed.then_some(*entry))
-                .collect();
-            document(&|entry| visible.iter().any(|v| std::ptr::eq(*v, entry)))
+        let calls: Vec<Call<'a>> = entries
+            .iter()
+            .map(|entry| Self::asking(connection, entry, version, id))
+            .collect();
+        let allowed = futures_util::future::join_all(entries.iter().zip(&calls).map(|(entry, call)| async move {
+            let verdict = self.guards(entry).check(call.context());
+            verdict
+                .decided_within(self.time_limit(entry), entry.name())
+                .await
+                .is_ok()
+        }))
+        .await;
+        let visible: Vec<&MethodEntry> = entries
+            .iter()
+            .zip(allowed)
+            .filter_map(|(entry, allowed)| allowed.then_some(*entry))
+            .collect();
+        Some(self.discovery_answer(transport, version, id, &|entry| {
+            visible.iter().any(|v| std::ptr::eq(*v, entry))
         }))
     }
 }

@@ -49,7 +49,7 @@ impl Dispatcher {
                     Entry::Invalid { version, .. } => *version,
                 };
                 let prepared = self.prepare(connection, &entry);
-                if self.member_answers_later(&prepared) {
+                if self.member_answers_later(connection, &prepared) {
                     return Answer::Pending(Box::pin(async move {
                         let out = self.layered(connection, &entry, prepared).await;
                         out.map(|out| Reply::single(version, out))
@@ -61,7 +61,10 @@ impl Dispatcher {
             Ok(Message::Batch(entries)) => {
                 let mut out = BatchReply::with_capacity(entries.len());
                 let prepared: Vec<Prepared<'a>> = entries.iter().map(|entry| self.prepare(connection, entry)).collect();
-                if !prepared.iter().any(|member| self.member_answers_later(member)) {
+                if !prepared
+                    .iter()
+                    .any(|member| self.member_answers_later(connection, member))
+                {
                     for (entry, member) in entries.iter().zip(prepared) {
                         out.extend(self.layered_now(connection, entry, member));
                     }
@@ -85,11 +88,11 @@ impl Dispatcher {
     /// Whether a member must run in a future: an async middleware is
     /// installed, it calls an `async` or `blocking` method or has an `async`
     /// guard, or it is `rpc.discover` asking `async` guards.
-    fn member_answers_later(&self, prepared: &Prepared<'_>) -> bool {
+    fn member_answers_later(&self, connection: &Connection, prepared: &Prepared<'_>) -> bool {
         self.middleware().any_async
             || match prepared {
                 Ok((method, _)) => self.answers_later(method),
-                Err(early) => matches!(early, Early::Later(_)),
+                Err(early) => self.early_waits(connection, early),
             }
     }
 
@@ -121,14 +124,14 @@ impl Dispatcher {
     /// One member through sync middlewares and a sync method (or none).
     fn layered_now(&self, connection: &Connection, entry: &Entry<'_>, prepared: Prepared<'_>) -> Option<Encoded> {
         let Some(info) = self.call_info(connection, entry, &prepared) else {
-            return prepared.err().and_then(answer_now);
+            return prepared.err().and_then(|early| self.early_now(connection, early));
         };
         let started = Instant::now();
         let stopped = before_now(self.middleware(), &info);
         let by_middleware = stopped.answer.is_some();
         let out = match (stopped.answer, prepared) {
             (Some(answer), _) => answer,
-            (None, Err(early)) => answer_now(early),
+            (None, Err(early)) => self.early_now(connection, early),
             (None, Ok((method, call))) => self.run_now(method, &call),
         };
         after(
@@ -145,15 +148,14 @@ impl Dispatcher {
     /// One member through any middlewares and any method.
     async fn layered(&self, connection: &Connection, entry: &Entry<'_>, prepared: Prepared<'_>) -> Option<Encoded> {
         let Some(info) = self.call_info(connection, entry, &prepared) else {
-            return prepared.err().and_then(answer_now);
+            return prepared.err().and_then(|early| self.early_now(connection, early));
         };
         let started = Instant::now();
         let stopped = before_later(self.middleware(), &info).await;
         let by_middleware = stopped.answer.is_some();
         let out = match (stopped.answer, prepared) {
             (Some(answer), _) => answer,
-            (None, Err(Early::Now(answer))) => answer,
-            (None, Err(Early::Later(answer))) => Some(answer.await),
+            (None, Err(early)) => self.early_later(connection, early).await,
             (None, Ok((method, call))) if self.answers_later(method) => self.run_later(method, &call).await,
             (None, Ok((method, call))) => self.run_now(method, &call),
         };
@@ -200,15 +202,6 @@ impl Dispatcher {
         let out = trace.span.in_scope(|| call_now(method, call));
         trace.finish(out.as_ref());
         out
-    }
-}
-
-/// The answer a member gets without a call, on the sync path.
-fn answer_now(early: Early<'_>) -> Option<Encoded> {
-    match early {
-        Early::Now(answer) => answer,
-        // `member_answers_later` sends these to the pending path.
-        Early::Later(_) => unreachable!("rpc.discover asking async guards answers later"),
     }
 }
 
