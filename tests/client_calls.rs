@@ -283,6 +283,25 @@ async fn a_handle_calls_its_client_and_fails_at_once_when_the_connection_ends() 
 }
 
 #[tokio::test]
+async fn a_client_closing_fails_the_calls_waiting_for_it_and_the_connection_ends_at_once() {
+    let server = start(ServerConfig::default()).await;
+    let mut socket = connect_to(server.local_addr(), "/ws/", &[]).await;
+    // `ask_client` runs among the connection's calls and waits for an answer
+    // that will not come (the client-call timeout is 30 s, the time the
+    // server gives a closing connection's calls 10 s).
+    let _ = ask(&mut socket, "a", json!(["confirm", []])).await;
+    let started = Instant::now();
+    socket.close(None).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut socket).await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the server ended the connection");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn over_http_ask_client_is_not_served() {
     let server = start(ServerConfig::default()).await;
     let client = jsonrpsee_http_client::HttpClientBuilder::default()

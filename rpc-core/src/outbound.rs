@@ -50,6 +50,14 @@ pub struct Outbox {
     calls: Arc<PendingCalls>,
 }
 
+impl Outbox {
+    /// Fails the calls still waiting for the client's answer, and refuses
+    /// new ones: the client has said it is closing, and answers nothing more.
+    pub fn close_client_calls(&self) {
+        self.calls.close();
+    }
+}
+
 impl Drop for Outbox {
     fn drop(&mut self) {
         self.calls.close();

@@ -333,7 +333,7 @@ where
             }
             frame = socket.next(), if can_read => {
                 heard = true;
-                let read = read_frame(frame, socket, app, connection, &mut in_flight, config).await?;
+                let read = read_frame(frame, socket, app, connection, &mut in_flight, (config, &outbox)).await?;
                 out.read(socket, read).await?;
             }
             () = tick.as_mut() => {
@@ -364,7 +364,7 @@ where
             if in_flight.len() < config.max_in_flight() {
                 if let Some(frame) = socket.next().now_or_never() {
                     heard = true;
-                    let read = read_frame(frame, socket, app, connection, &mut in_flight, config).await?;
+                    let read = read_frame(frame, socket, app, connection, &mut in_flight, (config, &outbox)).await?;
                     out.read(socket, read).await?;
                     progressed = true;
                 }
@@ -483,19 +483,22 @@ enum Read {
 /// [`on_frame`], and when the frame was the peer's close: sends the close
 /// reply, then lets the calls the peer made before it run to their end,
 /// within the shutdown timeout, unanswered (nothing may follow a close
-/// reply), so that a notification sent just before a close is not lost.
+/// reply), so that a notification sent just before a close is not lost;
+/// calls waiting for the client's answer fail at once as closed.
 async fn read_frame<'a, C: Consumer, S: AsyncRead + AsyncWrite + Unpin>(
     frame: Option<Result<Message, WsError>>,
     socket: &mut WebSocketStream<S>,
     app: &'a App<C>,
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
-    config: &ServerConfig,
+    (config, outbox): (&ServerConfig, &Outbox),
 ) -> Result<Read, End> {
     match on_frame(frame, app, connection, in_flight) {
         Err(End::PeerClosed(code)) => {
             // tungstenite has queued the close reply: the peer need not wait for the calls.
             let _ = tokio::time::timeout(config.write_timeout(), socket.flush()).await;
+            // A call waiting for the client's answer would wait in vain.
+            outbox.close_client_calls();
             let finish = async { while in_flight.next().await.is_some() {} };
             let _ = tokio::time::timeout(config.shutdown_timeout(), finish).await;
             Err(End::PeerClosed(code))
