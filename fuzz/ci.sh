@@ -27,15 +27,25 @@ timeout 1200 cargo "${toolchain[@]}" fuzz build --target-dir "$target_dir"
 host=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
 bin="$target_dir/$host/release"
 
-failed=()
-for target in $(cargo "${toolchain[@]}" fuzz list); do
-  found=$(mktemp -d)  # new inputs go here: the committed corpus stays as it is
-  log=$(mktemp)
+# The targets run side by side (the whole stage then takes one run's time),
+# each on its own scratch directory for new inputs, so the committed corpus
+# stays as it is.
+targets=$(cargo "${toolchain[@]}" fuzz list)
+declare -A pids logs found
+for target in $targets; do
+  found[$target]=$(mktemp -d)
+  logs[$target]=$(mktemp)
   mkdir -p "fuzz/artifacts/$target"
   # -max_total_time ends the run; timeout bounds it should libFuzzer hang.
-  if timeout $((seconds + 60)) "$bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  timeout $((seconds + 60)) "$bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -dict=fuzz/jsonrpc.dict -artifact_prefix="fuzz/artifacts/$target/" -print_final_stats=1 \
-    "$found" "fuzz/corpus/$target" >"$log" 2>&1; then
+    "${found[$target]}" "fuzz/corpus/$target" >"${logs[$target]}" 2>&1 &
+  pids[$target]=$!
+done
+failed=()
+for target in $targets; do
+  log=${logs[$target]}
+  if wait "${pids[$target]}"; then
     echo "$target: $(grep -a -m1 '^Done' "$log"), $(grep -a '#[0-9]' "$log" | tail -1 | grep -ao 'cov: [0-9]* ft: [0-9]*')"
   else
     echo "$target: FAILED (exit $?):"
@@ -43,7 +53,7 @@ for target in $(cargo "${toolchain[@]}" fuzz list); do
     tail -n 12 "$log"
     failed+=("$target")
   fi
-  rm -rf "$found" "$log"
+  rm -rf "${found[$target]}" "$log"
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz targets that failed: ${failed[*]} (inputs in fuzz/artifacts/)"
