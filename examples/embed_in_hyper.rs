@@ -15,12 +15,13 @@ mod logging;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use channels_rpc::{rpc_method, Consumer, RpcService};
+use channels_rpc::{rpc_method, shutdown_on_signal, Consumer, RpcService};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tower_service::Service;
 
 #[derive(Consumer, Default)]
@@ -53,15 +54,29 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     let rpc = RpcService::new(Api::app());
+    let rpc_shutdown = rpc.shutdown_handle();
+    let connections = GracefulShutdown::new();
+    let mut signal = std::pin::pin!(shutdown_on_signal());
     loop {
-        let (stream, _peer) = listener.accept().await?;
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut signal => break,
+        };
         let rpc = rpc.clone();
+        let service = hyper::service::service_fn(move |req| route(rpc.clone(), req));
+        let connection = auto::Builder::new(TokioExecutor::new())
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = connections.watch(connection);
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| route(rpc.clone(), req));
-            let connection = auto::Builder::new(TokioExecutor::new());
-            let _ = connection
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .await;
+            let _ = connection.await;
         });
     }
+    // SIGTERM or Ctrl-C: HTTP connections finish their request and close
+    // (within 10 s); WebSockets (upgraded, so no longer hyper's) finish their
+    // calls and close with 1001.
+    drop(listener);
+    let http = tokio::time::timeout(std::time::Duration::from_secs(10), connections.shutdown());
+    let (_, ()) = tokio::join!(http, rpc_shutdown.shutdown());
+    Ok(())
 }

@@ -182,6 +182,29 @@ async fn sigterm_finishes_running_calls_closes_websockets_with_1001_and_exits() 
     );
 }
 
+#[tokio::test]
+async fn embed_in_hyper_stops_on_sigterm_closing_websockets_with_1001() {
+    let (mut server, addr, _) = start(example("embed_in_hyper"));
+    let mut socket = common::ws::connect_to(addr.parse().unwrap(), "/api/rpc", &[]).await;
+    let version = r#"{"jsonrpc":"2.0","method":"version","id":1}"#;
+    assert!(common::ws::call(&mut socket, version).await["result"].is_string());
+    let pid = server.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(sent.success());
+    let close = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a close frame within the shutdown timeout");
+    match close {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame with 1001, got {other:?}"),
+    }
+    let status = tokio::task::spawn_blocking(move || server.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
 /// The production flags of `spec_server`, each as a client sees it.
 #[tokio::test]
 async fn spec_server_flags_token_timeout_rate_limit_origins() {
