@@ -136,25 +136,39 @@ pub(crate) fn nests_deeper_than(json: &[u8], max: usize) -> bool {
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
-            b'"' => {
-                // Skip to the closing quote, stepping over escapes.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &json[i.min(json.len())..]) {
-                        None => return false,
-                        Some(off) if json[i + off] == b'\\' => i += off + 2,
-                        Some(off) => {
-                            i += off;
-                            break;
-                        }
-                    }
-                }
-            }
+            b'"' => match string_end(json, i + 1) {
+                Some(end) => i = end,
+                None => return false,
+            },
             _ => {}
         }
         i += 1;
     }
     false
+}
+
+/// Strings shorter than this are walked byte by byte: for the usual member
+/// names and short values, a `memchr2` call costs more than the walk.
+const SHORT_STRING: usize = 16;
+
+/// The index of the quote closing a string whose text starts at `i`,
+/// stepping over escapes; `None` when the string never closes.
+fn string_end(json: &[u8], mut i: usize) -> Option<usize> {
+    let walked = json.len().min(i + SHORT_STRING);
+    while i < walked {
+        match json[i] {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    loop {
+        let off = memchr::memchr2(b'"', b'\\', json.get(i..)?)?;
+        if json[i + off] == b'"' {
+            return Some(i + off);
+        }
+        i += off + 2;
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +183,52 @@ mod tests {
         assert!(!nests_deeper_than(br#"["\\", "\\\\"]"#, 1));
         assert!(nests_deeper_than(&b"[".repeat(100), 64));
         assert!(!nests_deeper_than(br#""unterminated \"#, 0));
+    }
+
+    /// The plain definition: a byte walk that skips strings and escapes.
+    fn depth_by_walk(json: &[u8]) -> Option<usize> {
+        let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+        for &b in json {
+            match (in_string, escaped, b) {
+                (true, true, _) => escaped = false,
+                (true, false, b'\\') => escaped = true,
+                (true, false, b'"') => in_string = false,
+                (true, false, _) => {}
+                (false, _, b'"') => in_string = true,
+                (false, _, b'[' | b'{') => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+                (false, _, _) => {}
+            }
+        }
+        // An unterminated string hides the rest: only what came before counts.
+        Some(deepest).filter(|_| !in_string)
+    }
+
+    proptest::proptest! {
+        /// Strings of every length around the byte-walk cut-off, with escapes
+        /// and brackets anywhere, give the plain definition's answer.
+        #[test]
+        fn agrees_with_a_plain_byte_walk(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("[".to_owned()),
+                    proptest::strategy::Just("]".to_owned()),
+                    proptest::strategy::Just("{".to_owned()),
+                    proptest::strategy::Just("}".to_owned()),
+                    "\"([a-z\\[\\]{}]|\\\\[\"\\\\n]){0,40}\"",
+                    "[,:0-9a-z]{0,3}",
+                ],
+                0..24,
+            ),
+            max in 0usize..6,
+        ) {
+            let json = parts.concat();
+            if let Some(deepest) = depth_by_walk(json.as_bytes()) {
+                proptest::prop_assert_eq!(nests_deeper_than(json.as_bytes(), max), deepest > max, "{}", json);
+            }
+        }
     }
 }
