@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The requests are the load benchmark's own (`rpc-bench`'s `http_batch`,
-//! `http_ping`, `ws_echo_16k`); every answer is checked once before the loop.
+//! `http_ping`, `ws_echo_16k`); channels-rpc's answer to the request is
+//! checked for errors once before the loop, whichever server is counted.
 
 use std::process::ExitCode;
 
