@@ -114,9 +114,10 @@ fn judge(members: &Members<'_>, in_batch: bool) -> Option<Version> {
     };
     string(members.get("method")?)?;
     if let Some(id) = members.get("id") {
-        // A string is echoed as sent, whether or not it decodes.
+        // A string is echoed as sent when it decodes to text (an unpaired
+        // surrogate escape does not); a number when a float can hold it.
         let number_fits = || serde_json::from_str::<f64>(id).is_ok();
-        let scalar = id == "null" || id.starts_with('"') || number_fits();
+        let scalar = id == "null" || (id.starts_with('"') && string(id).is_some()) || number_fits();
         if !scalar {
             return None;
         }

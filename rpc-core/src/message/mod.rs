@@ -308,6 +308,13 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
                 error: RpcError::invalid_request(ID_OUT_OF_RANGE),
             }
         }
+        Some(id) if !decodes_as_text(id) => {
+            return Entry::Invalid {
+                version,
+                id: None,
+                error: RpcError::invalid_request(ID_UNPAIRED_SURROGATE),
+            }
+        }
         // A 1.0 request whose id is null is a notification.
         Some(id) if version == Version::V1 && id == "null" => None,
         other => other,
@@ -337,6 +344,16 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
 
 /// The reason an id too large for a 64-bit float is refused.
 pub(crate) const ID_OUT_OF_RANGE: &str = "\"id\" is a number too large for a 64-bit float";
+
+/// The reason a string id holding an unpaired surrogate escape is refused.
+pub(crate) const ID_UNPAIRED_SURROGATE: &str = "\"id\" is a string with an unpaired surrogate escape";
+
+/// Whether `id` (valid JSON) is anything but a string whose escapes make no
+/// text: `"\ud800"` alone is JSON's grammar, but no Unicode string, and
+/// serde_json-based clients fail on the whole response echoing it.
+fn decodes_as_text(id: &str) -> bool {
+    !id.starts_with('"') || !id.contains("\\u") || serde_json::from_str::<String>(id).is_ok()
+}
 
 /// Whether `id` (valid JSON) is a string or `null`, or a number a 64-bit
 /// float can hold: `1e999` or a 400-digit integer cannot (it reads as
@@ -425,6 +442,26 @@ mod tests {
         }
     }
 
+    /// Found by `fuzz/`'s dispatch target: `"id": "x\ud800"` was echoed,
+    /// and no serde_json client could read the answer.
+    #[test]
+    fn string_ids_with_unpaired_surrogates_are_invalid_requests_with_id_null() {
+        for id in [r#""x\ud800""#, r#""\udc00""#, r#""\ud800\u0041""#, r#""\ud800\ud800""#] {
+            for text in [
+                format!(r#"{{"jsonrpc":"2.0","method":"m","id":{id}}}"#),
+                format!(r#"{{"method":"nope","params":[],"id":{id}}}"#),
+            ] {
+                let error = id_of(&text).unwrap_err();
+                assert_eq!(error, RpcError::invalid_request(ID_UNPAIRED_SURROGATE), "{text}");
+            }
+        }
+        // A pair is one character: kept, and echoed as sent.
+        for id in [r#""\ud83d\ude00""#, r#""\u0041\n""#, r#""plain""#] {
+            let text = format!(r#"{{"jsonrpc":"2.0","method":"m","id":{id}}}"#);
+            assert_eq!(id_of(&text).unwrap(), Some(id), "{text}");
+        }
+    }
+
     /// Found by `fuzz/`'s parse target: `[1e3081]` was -32700, although it is
     /// JSON (RFC 8259's grammar has no range), because serde_json refuses to
     /// read a number too large for a float even to skip it. Each reader now
@@ -465,10 +502,11 @@ mod tests {
 
     /// Also from the parse target: JSON whose member name is not Unicode
     /// text (an unpaired surrogate) cannot be read for its members, so it
-    /// is `-32700`, as RFC 8259 section 8.2 allows; a string id is echoed as
-    /// sent, decodable or not.
+    /// is `-32700`, as RFC 8259 section 8.2 allows; a string id that is
+    /// not Unicode text is `-32600` with id null (found later by the
+    /// dispatch target, see below).
     #[test]
-    fn member_names_must_be_unicode_ids_need_not() {
+    fn member_names_must_be_unicode_ids_must_be_text() {
         let limits = Limits::default();
         for text in [
             r#"{"j\ud83d\ud000":"ping","jsonrpc":"2.0","method":"m","id":1}"#,
@@ -477,7 +515,10 @@ mod tests {
             assert_eq!(parse_str(text, &limits).unwrap_err().code(), -32700, "{text}");
         }
         let text = r#"{"jsonrpc":"2.0","method":"m","id":"\ud800"}"#;
-        assert_eq!(id_of(text).unwrap(), Some(r#""\ud800""#));
+        assert_eq!(
+            id_of(text).unwrap_err(),
+            RpcError::invalid_request(ID_UNPAIRED_SURROGATE)
+        );
     }
 
     #[test]
