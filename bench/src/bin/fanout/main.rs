@@ -7,13 +7,16 @@
 //!
 //! ```text
 //! cargo run --release -p rpc-bench --bin fanout -- [--members 1000,10000] [--sends 7]
-//!     [--django-sends 3] [--targets raw,in-process,...] [--join-seconds 300] [--smoke]
+//!     [--django-sends 3] [--targets raw,in-process,...] [--join-seconds 300] [--smoke] [--no-report]
 //! ```
 //!
 //! The members and the speaker run here, pinned to CPU 1; each server is a
 //! child process pinned to CPU 0, and a fresh redis-server is started for
 //! each row that needs one. Writes `bench/FANOUT.md` and `bench/FANOUT.svg`
-//! (not with `--smoke`, which runs every row with 20 members, 2 sends).
+//! (not with `--smoke`, which runs every row with 20 members, 2 sends, nor
+//! with `--no-report`). `FANOUT_SERVER_PREFIX`, when set, is a command the
+//! Rust servers are started under (`bench/instructions-fanout.sh` counts
+//! their instructions with callgrind that way).
 //! Exits non-zero if any member missed a notification or got a wrong one.
 
 use std::process::ExitCode;
@@ -30,7 +33,7 @@ mod members;
 mod report;
 mod servers;
 
-use members::Plan;
+use members::{Plan, Sends};
 use report::Row;
 use servers::{RedisProcess, ServerProcess, Target};
 
@@ -39,7 +42,7 @@ const MEMBERS_CPU: usize = 1;
 
 const USAGE: &str = "\
 usage: fanout [--members N[,N...]] [--sends N] [--django-sends N] [--targets NAME[,NAME...]]
-              [--join-seconds S] [--smoke]
+              [--join-seconds S] [--smoke] [--no-report]
        fanout serve raw|raw-tasks|in-process|redis-pubsub|redis-core [--redis URL]
 
 targets: raw, in-process, redis-pubsub, redis-core, django-memory, django-redis (the default),
@@ -55,6 +58,8 @@ struct Options {
     targets: Vec<Target>,
     join_within: Duration,
     smoke: bool,
+    /// Print the report only: leave bench/FANOUT.md and .svg as they are.
+    no_report: bool,
 }
 
 fn main() -> ExitCode {
@@ -109,11 +114,13 @@ fn options(args: &[String]) -> Result<Options, String> {
         targets: Target::DEFAULT.to_vec(),
         join_within: Duration::from_secs(if smoke { 60 } else { 300 }),
         smoke,
+        no_report: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--smoke" => {}
+            "--no-report" => opts.no_report = true,
             "--members" => opts.members = list(arg, it.next())?,
             "--sends" => opts.sends = value::<usize>(arg, it.next())?.max(1),
             "--django-sends" => opts.django_sends = value::<usize>(arg, it.next())?.max(1),
@@ -166,23 +173,22 @@ fn run(opts: &Options, args: &[String]) -> Result<ExitCode, String> {
                 runtime.block_on(measure(target, plan))
             };
             match &outcome {
-                Ok(times) => eprintln!(
-                    "{target:<14} {members:>6} members: median {:.2} ms",
-                    report::ms(times[times.len() / 2])
+                Ok(sends) => eprintln!(
+                    "{target:<14} {members:>6} members: median {:.2} ms, server CPU {} ms per send",
+                    report::ms(sends.times[sends.times.len() / 2]),
+                    sends
+                        .server_cpu_ms
+                        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}")),
                 ),
                 Err(e) => eprintln!("{target:<14} {members:>6} members: {e}"),
             }
-            rows.push(Row {
-                target,
-                members,
-                outcome,
-            });
+            rows.push(Row::new(target, members, outcome));
         }
     }
 
     let markdown = report::render(&rows, (opts.sends, opts.django_sends), &machine, &command);
     println!("{markdown}");
-    if !opts.smoke {
+    if !opts.smoke && !opts.no_report {
         let dir = env!("CARGO_MANIFEST_DIR");
         let md = format!("{dir}/FANOUT.md");
         let svg = format!("{dir}/FANOUT.svg");
@@ -209,7 +215,7 @@ fn run(opts: &Options, args: &[String]) -> Result<ExitCode, String> {
 }
 
 /// Starts the target's server (and its redis-server) and times its fan-outs.
-async fn measure(target: Target, plan: Plan) -> Result<Vec<Duration>, String> {
+async fn measure(target: Target, plan: Plan) -> Result<Sends, String> {
     let redis = if target.needs_redis() {
         Some(RedisProcess::start().map_err(|e| format!("skipped: no redis-server ({e})"))?)
     } else {
@@ -217,5 +223,5 @@ async fn measure(target: Target, plan: Plan) -> Result<Vec<Duration>, String> {
     };
     let url = redis.as_ref().map(RedisProcess::url);
     let server = ServerProcess::start(target, url.as_deref()).map_err(|e| format!("server: {e}"))?;
-    members::measure(server.addr, plan).await
+    members::measure(server.addr, server.pid(), plan).await
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::chart::{self, BarChart};
+use crate::members::Sends;
 use crate::servers::Target;
 
 /// One server at one member count.
@@ -17,6 +18,21 @@ pub struct Row {
     pub members: usize,
     /// The sorted times of the sends, or why there are none.
     pub outcome: Result<Vec<Duration>, String>,
+    /// The server's CPU milliseconds per send, where it was read.
+    pub server_cpu_ms: Option<f64>,
+}
+
+impl Row {
+    /// The row of what one server's sends gave.
+    pub fn new(target: Target, members: usize, outcome: Result<Sends, String>) -> Row {
+        let server_cpu_ms = outcome.as_ref().ok().and_then(|sends| sends.server_cpu_ms);
+        Row {
+            target,
+            members,
+            outcome: outcome.map(|sends| sends.times),
+            server_cpu_ms,
+        }
+    }
 }
 
 /// Milliseconds.
@@ -31,6 +47,12 @@ fn median(times: &[Duration]) -> Option<Duration> {
         n if n % 2 == 1 => Some(times[n / 2]),
         n => Some((times[n / 2 - 1] + times[n / 2]) / 2),
     }
+}
+
+fn cpu_of(rows: &[Row], target: Target, members: usize) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.target == target && r.members == members)
+        .and_then(|r| r.server_cpu_ms)
 }
 
 fn median_of(rows: &[Row], target: Target, members: usize) -> Option<f64> {
@@ -94,13 +116,19 @@ pub fn render(rows: &[Row], sends: (usize, usize), machine: &str, command: &str)
         out,
         "- members and speaker: one process, a tokio current-thread runtime pinned to CPU 1; each server a \
          child process pinned to CPU 0 (channels-rpc and raw: a current-thread runtime; Django: uvicorn with \
-         uvloop, one process); a fresh redis-server per row that needs one\n"
+         uvloop, one process); a fresh redis-server per row that needs one"
     );
     let _ = writeln!(
         out,
-        "| server | members | median ms | min ms | max ms | × raw | Django in-memory ÷ this | Django channels_redis ÷ this |"
+        "- server CPU: the server process's user + system time per timed send (`/proc/PID/stat`, 10 ms \
+         ticks; redis-server not counted), steadier than the times on a shared machine\n"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| server | members | median ms | min ms | max ms | × raw | server CPU ms / send | CPU × raw | \
+         Django in-memory ÷ this | Django channels_redis ÷ this |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         let m = row.members;
         match &row.outcome {
@@ -108,18 +136,20 @@ pub fn render(rows: &[Row], sends: (usize, usize), machine: &str, command: &str)
                 let median = median(times).map(ms);
                 let _ = writeln!(
                     out,
-                    "| {} | {m} | {} | {:.2} | {:.2} | {} | {} | {} |",
+                    "| {} | {m} | {} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
                     row.target.label(),
                     shown(median, 2),
                     ms(times[0]),
                     ms(*times.last().expect("one send at least")),
                     shown(ratio(median, median_of(rows, Target::Raw, m)), 2),
+                    shown(row.server_cpu_ms, 1),
+                    shown(ratio(row.server_cpu_ms, cpu_of(rows, Target::Raw, m)), 2),
                     shown(ratio(median_of(rows, Target::DjangoMemory, m), median), 1),
                     shown(ratio(median_of(rows, Target::DjangoRedis, m), median), 1),
                 );
             }
             Err(e) => {
-                let _ = writeln!(out, "| {} | {m} | {e} | | | | | |", row.target.label());
+                let _ = writeln!(out, "| {} | {m} | {e} | | | | | | | |", row.target.label());
             }
         }
     }
@@ -172,29 +202,33 @@ pub fn chart(rows: &[Row]) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn row(target: Target, members: usize, ms: &[u64]) -> Row {
+    fn row(target: Target, members: usize, ms: &[u64], cpu_ms: f64) -> Row {
         Row {
             target,
             members,
             outcome: Ok(ms.iter().map(|&m| Duration::from_millis(m)).collect()),
+            server_cpu_ms: Some(cpu_ms),
         }
     }
 
     #[test]
     fn ratios_and_verdicts() {
         let rows = vec![
-            row(Target::Raw, 1000, &[9, 10, 11]),
-            row(Target::InProcess, 1000, &[11, 12, 30]),
-            row(Target::DjangoMemory, 1000, &[100, 600, 700]),
+            row(Target::Raw, 1000, &[9, 10, 11], 8.0),
+            row(Target::InProcess, 1000, &[11, 12, 30], 10.0),
+            row(Target::DjangoMemory, 1000, &[100, 600, 700], 590.0),
             Row {
                 target: Target::RedisCore,
                 members: 1000,
                 outcome: Err("skipped: no redis-server".to_owned()),
+                server_cpu_ms: None,
             },
         ];
         let text = render(&rows, (3, 3), "machine", "command");
         assert!(
-            text.contains("| channels-rpc, in-process | 1000 | 12.00 | 11.00 | 30.00 | 1.20 | 50.0 | - |"),
+            text.contains(
+                "| channels-rpc, in-process | 1000 | 12.00 | 11.00 | 30.00 | 1.20 | 10.0 | 1.25 | 50.0 | - |"
+            ),
             "{text}"
         );
         assert!(

@@ -142,6 +142,8 @@ pub struct ServerProcess {
     _stdout: Option<BufReader<ChildStdout>>,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Run under `FANOUT_SERVER_PREFIX`.
+    profiled: bool,
 }
 
 impl ServerProcess {
@@ -151,7 +153,19 @@ impl ServerProcess {
         if target.is_django() {
             return Self::start_django(target, redis);
         }
-        let mut command = Command::new(std::env::current_exe()?);
+        let exe = std::env::current_exe()?;
+        // A profiler to run the server under: `valgrind --tool=callgrind ...`.
+        let prefix = std::env::var("FANOUT_SERVER_PREFIX").unwrap_or_default();
+        let mut words = prefix.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(words).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        let profiled = !prefix.trim().is_empty();
         command.args(["serve", target.name()]);
         if let Some(url) = redis {
             command.args(["--redis", url]);
@@ -172,10 +186,16 @@ impl ServerProcess {
             child,
             _stdout: Some(stdout),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            profiled,
         };
         server.addr =
             addr.ok_or_else(|| io::Error::other(format!("{target} did not announce its address ({line:?})")))?;
         Ok(server)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `python3 bench/django/serve.py PORT CPU`, then waits until it accepts.
@@ -201,6 +221,7 @@ impl ServerProcess {
             child,
             _stdout: None,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            profiled: false,
         };
         server.wait_until_accepting()?;
         Ok(server)
@@ -221,8 +242,25 @@ impl ServerProcess {
     }
 }
 
+/// How long a server may take to stop on SIGTERM (a profiler writing out
+/// its counts) before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Drop for ServerProcess {
+    /// Under a profiler, SIGTERM first, so that it ends with its report
+    /// (SIGKILL if it has not stopped within [`STOP_TIMEOUT`]); else SIGKILL.
     fn drop(&mut self) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) takes plain integers; `pid` is our child, not yet waited for.
+        if self.profiled && unsafe { libc::kill(pid, libc::SIGTERM) } == 0 {
+            let started = Instant::now();
+            while started.elapsed() < STOP_TIMEOUT {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
