@@ -3,14 +3,18 @@
 //! Every connection has two (server push and channel layer messages) and on
 //! most connections they stay empty: tokio's mpsc allocates its first block
 //! of slots up front, about a kilobyte per queue; this one allocates a
-//! `VecDeque` on the first message.
+//! `VecDeque` on the first message. Its one receiver waits on an
+//! [`AtomicWaker`]: a connection's loop polls the queue afresh at every turn,
+//! and registering costs one compare-and-swap, no lock, nothing to undo when
+//! the turn ends (a `Notify` waiter is linked in and out of a locked list).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 struct Shared<T> {
     items: Mutex<VecDeque<T>>,
@@ -18,7 +22,7 @@ struct Shared<T> {
     senders: AtomicUsize,
     receiver_alive: AtomicBool,
     /// Wakes the receiver: a message arrived, or the last sender left.
-    ready: Notify,
+    ready: AtomicWaker,
 }
 
 /// The sending side; cheap to clone.
@@ -43,7 +47,7 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Queue<T>) {
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
         receiver_alive: AtomicBool::new(true),
-        ready: Notify::new(),
+        ready: AtomicWaker::new(),
     });
     (Sender(shared.clone()), Queue(shared))
 }
@@ -60,7 +64,7 @@ impl<T> Sender<T> {
         }
         items.push_back(item);
         drop(items);
-        self.0.ready.notify_one();
+        self.0.ready.wake();
         Ok(())
     }
 
@@ -80,7 +84,7 @@ impl<T> Clone for Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.ready.notify_one();
+            self.0.ready.wake();
         }
     }
 }
@@ -89,17 +93,32 @@ impl<T> Queue<T> {
     /// The next message, waiting for one; `None` once every sender is gone
     /// and the queue is empty. Cancel-safe: a dropped call loses nothing.
     pub async fn recv(&mut self) -> Option<T> {
-        loop {
-            if let Some(item) = self.try_recv() {
-                return Some(item);
-            }
-            if self.0.senders.load(Ordering::Acquire) == 0 {
-                return self.try_recv();
-            }
-            // A message queued after the check above leaves a permit, so
-            // this returns at once.
-            self.0.ready.notified().await;
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`recv`](Self::recv) as a poll: `Pending` registers `cx` to be woken
+    /// by the next message (or the last sender leaving).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if let Some(ready) = self.ready_now() {
+            return Poll::Ready(ready);
         }
+        self.0.ready.register(cx.waker());
+        // What came between the look above and the registration is seen now.
+        match self.ready_now() {
+            Some(ready) => Poll::Ready(ready),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A message, or `Some(None)` once no sender is left; `None`: wait.
+    fn ready_now(&mut self) -> Option<Option<T>> {
+        if let Some(item) = self.try_recv() {
+            return Some(Some(item));
+        }
+        if self.0.senders.load(Ordering::Acquire) == 0 {
+            return Some(self.try_recv());
+        }
+        None
     }
 
     /// The next message, if one is queued.
@@ -156,6 +175,20 @@ mod tests {
         drop(rx);
         assert!(tx.is_closed());
         assert_eq!(tx.try_send(1), Err(TrySendError::Closed(1)));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receiver_wakes_when_the_last_sender_leaves() {
+        let (tx, mut rx) = bounded::<u8>(4);
+        let tx2 = tx.clone();
+        let waiting = tokio::spawn(async move { rx.recv().await });
+        tokio::task::yield_now().await;
+        drop(tx);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "one sender is still there");
+        drop(tx2);
+        let got = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert_eq!(got.expect("woken").unwrap(), None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! [`LocalRouter`]: the channels and groups of this process, which both
 //! layers deliver through.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::counts::{count_message, Direction};
@@ -18,10 +18,14 @@ pub struct LocalRouter {
     state: Mutex<Routes>,
 }
 
+type Sender = queue::Sender<Arc<Envelope>>;
+
 #[derive(Debug, Default)]
 struct Routes {
-    channels: HashMap<String, queue::Sender<Arc<Envelope>>>,
-    groups: HashMap<String, HashSet<String>>,
+    channels: HashMap<String, Sender>,
+    /// Each group's members, with the queue of those that were open when
+    /// they joined: a group send walks them without a lookup per member.
+    groups: HashMap<String, HashMap<String, Option<Sender>>>,
 }
 
 /// What a change of membership means for a layer that subscribes per group.
@@ -94,9 +98,11 @@ impl LocalRouter {
     /// Adds a local channel to a group.
     pub fn add(&self, group: &str, channel: &str) -> Membership {
         let mut state = self.state.lock().expect("not poisoned");
+        let state = &mut *state;
+        let sender = state.channels.get(channel).cloned();
         let members = state.groups.entry(group.to_owned()).or_default();
         let first = members.is_empty();
-        members.insert(channel.to_owned());
+        members.insert(channel.to_owned(), sender);
         if first {
             Membership::FirstLocal
         } else {
@@ -110,7 +116,7 @@ impl LocalRouter {
         let Some(members) = state.groups.get_mut(group) else {
             return Membership::Unchanged;
         };
-        if !members.remove(channel) || !members.is_empty() {
+        if members.remove(channel).is_none() || !members.is_empty() {
             return Membership::Unchanged;
         }
         state.groups.remove(group);
@@ -135,7 +141,7 @@ impl LocalRouter {
             .expect("not poisoned")
             .groups
             .get(group)
-            .map_or(0, HashSet::len)
+            .map_or(0, HashMap::len)
     }
 
     /// The groups with local members.
@@ -162,17 +168,18 @@ impl LocalRouter {
     }
 
     /// Delivers to every local member of a group; how many were offered it.
-    /// One lock, and nothing allocated or cloned per member but the
-    /// envelope's reference count: each member's queue takes the envelope
-    /// while the routes are locked (queuing never waits).
+    /// One lock, and nothing allocated, cloned or looked up per member but
+    /// the envelope's reference count: each member's queue takes the
+    /// envelope while the routes are locked (queuing never waits).
     pub fn deliver_to_group(&self, group: &str, envelope: Arc<Envelope>) -> usize {
         let state = self.state.lock().expect("not poisoned");
         let Some(members) = state.groups.get(group) else {
             return 0;
         };
         let mut offered = 0;
-        for member in members {
-            if let Some(sender) = state.channels.get(member) {
+        for (member, sender) in members {
+            // A member added before its channel opened here is looked up.
+            if let Some(sender) = sender.as_ref().or_else(|| state.channels.get(member)) {
                 offer(sender, member, envelope.clone(), self.layer);
                 offered += 1;
             }
