@@ -499,3 +499,120 @@ async fn each_connection_has_its_own_consumer() {
     assert_eq!(call(&mut second, served).await["result"], 1);
     server.shutdown().await.unwrap();
 }
+
+/// A client's text frame: masked, as RFC 6455 section 5.3 requires.
+fn masked_text_frame(text: &str) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let len = text.len();
+    let mut frame = vec![0x81];
+    if len < 126 {
+        frame.push(0x80 | len as u8);
+    } else {
+        frame.push(0x80 | 126);
+        frame.extend_from_slice(&(len as u16).to_be_bytes());
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// Reads the server's next text frame (unmasked, under 64 KiB) from `socket`,
+/// after what `pending` holds already.
+async fn read_text_frame(socket: &mut TcpStream, pending: &mut Vec<u8>) -> String {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if pending.len() >= 2 {
+            assert_eq!(pending[0], 0x81, "a final text frame");
+            let (len, header) = match pending[1] {
+                126 if pending.len() >= 4 => (u16::from_be_bytes([pending[2], pending[3]]) as usize, 4),
+                126 => (usize::MAX, 4),
+                n => (n as usize, 2),
+            };
+            if len != usize::MAX && pending.len() >= header + len {
+                let text = String::from_utf8(pending[header..header + len].to_vec()).unwrap();
+                pending.drain(..header + len);
+                return text;
+            }
+        }
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .expect("the server answers within 5 s")
+            .unwrap();
+        assert!(n > 0, "the server closed the connection");
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The connection's loop skips reading while its socket has had nothing new
+/// (tungstenite would clear its read buffer for nothing): a frame sent with
+/// the handshake itself, one split over three writes with pauses between,
+/// and one sent after the server wrote a push unasked must all be read, on
+/// both HTTP paths (hyper's upgrade stream differs with h2c).
+#[tokio::test]
+async fn frames_with_the_handshake_split_over_writes_or_after_a_push_are_all_read() {
+    use tokio::io::AsyncWriteExt;
+    for h2c in [true, false] {
+        let server = start(ServerConfig::builder().h2c(h2c).build().unwrap()).await;
+        let mut socket = TcpStream::connect(server.local_addr()).await.unwrap();
+        let mut handshake = b"GET /ws/ HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\nupgrade: websocket\r\n\
+            sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            .to_vec();
+        handshake.extend(masked_text_frame(r#"{"jsonrpc":"2.0","method":"ping","id":1}"#));
+        socket.write_all(&handshake).await.unwrap();
+        let mut pending = Vec::new();
+        use tokio::io::AsyncReadExt;
+        while !pending.windows(4).any(|w| w == b"\r\n\r\n") {
+            let mut buf = [0u8; 1024];
+            let n = socket.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed during the handshake");
+            pending.extend_from_slice(&buf[..n]);
+        }
+        let end = pending.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(
+            pending.starts_with(b"HTTP/1.1 101"),
+            "{:?}",
+            String::from_utf8_lossy(&pending)
+        );
+        pending.drain(..end);
+        let reply = read_text_frame(&mut socket, &mut pending).await;
+        assert_eq!(reply, r#"{"jsonrpc":"2.0","result":"pong","id":1}"#, "h2c {h2c}");
+
+        let frame = masked_text_frame(r#"{"jsonrpc":"2.0","method":"echo","params":["split"],"id":2}"#);
+        for piece in [&frame[..2], &frame[2..20], &frame[20..]] {
+            socket.write_all(piece).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let reply = read_text_frame(&mut socket, &mut pending).await;
+        assert_eq!(reply, r#"{"jsonrpc":"2.0","result":"split","id":2}"#, "h2c {h2c}");
+
+        // A group's notification wakes the connection to write only; the
+        // frame that follows it is still read.
+        let room = format!("split-{h2c}");
+        let join = format!(r#"{{"jsonrpc":"2.0","method":"join","params":["{room}"],"id":3}}"#);
+        socket.write_all(&masked_text_frame(&join)).await.unwrap();
+        let reply = read_text_frame(&mut socket, &mut pending).await;
+        assert_eq!(reply, r#"{"jsonrpc":"2.0","result":true,"id":3}"#, "h2c {h2c}");
+        let mut speaker = connect(&server, "/ws/", &[]).await;
+        let said = call(
+            &mut speaker,
+            &format!(r#"{{"jsonrpc":"2.0","method":"say","params":["{room}","hi"],"id":1}}"#),
+        )
+        .await;
+        assert_eq!(said, json!({"jsonrpc": "2.0", "result": true, "id": 1}));
+        let notification: Value = serde_json::from_str(&read_text_frame(&mut socket, &mut pending).await).unwrap();
+        assert_eq!(
+            notification,
+            json!({"jsonrpc": "2.0", "method": "chat.message", "params": {"room": room, "text": "hi"}}),
+            "h2c {h2c}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        socket
+            .write_all(&masked_text_frame(r#"{"jsonrpc":"2.0","method":"ping","id":4}"#))
+            .await
+            .unwrap();
+        let reply = read_text_frame(&mut socket, &mut pending).await;
+        assert_eq!(reply, r#"{"jsonrpc":"2.0","result":"pong","id":4}"#, "h2c {h2c}");
+        server.shutdown().await.unwrap();
+    }
+}

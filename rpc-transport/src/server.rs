@@ -25,7 +25,7 @@ use crate::response::{plain, ResponseBody};
 use crate::service::{BoxedResponse, RpcService};
 use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
-use crate::watchdog::{Activity, Busy, Expired, Timeouts, Watch, Watched};
+use crate::watchdog::{Activity, Busy, Expired, ReadSignal, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -312,10 +312,23 @@ impl Listening {
                     }
                     let _ = stream.set_nodelay(true);
                     let activity = Arc::new(Activity::default());
+                    let tls = {
+                        #[cfg(feature = "tls")]
+                        {
+                            config.tls().is_some()
+                        }
+                        #[cfg(not(feature = "tls"))]
+                        {
+                            false
+                        }
+                    };
+                    // TLS buffers what it decrypts: its socket's readiness tells nothing.
+                    let read_signal = (!tls).then(|| Arc::new(ReadSignal::default()));
                     let service = Routed {
                         router: router.clone(),
                         peer,
                         activity: activity.clone(),
+                        read_signal: read_signal.clone(),
                     };
                     let connection = Accepted {
                         shutdown: shutdown_tx.subscribe(),
@@ -323,7 +336,10 @@ impl Listening {
                         protocols: protocols.clone(),
                         timeouts: timeouts.clone(),
                     };
-                    let io = Watched::new(stream, activity.clone());
+                    let mut io = Watched::new(stream, activity.clone());
+                    if let Some(signal) = read_signal {
+                        io = io.signalling(signal);
+                    }
                     #[cfg(feature = "tls")]
                     if let Some(tls) = config.tls() {
                         let handshake = (tls.clone(), config.tls_handshake_timeout());
@@ -377,6 +393,8 @@ struct Routed {
     router: Arc<Router>,
     peer: SocketAddr,
     activity: Arc<Activity>,
+    /// Handed to a WebSocket upgrade of this connection (plain TCP only).
+    read_signal: Option<Arc<ReadSignal>>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Routed {
@@ -384,8 +402,13 @@ impl hyper::service::Service<Request<Incoming>> for Routed {
     type Error = Infallible;
     type Future = RoutedResponse;
 
-    fn call(&self, req: Request<Incoming>) -> RoutedResponse {
+    fn call(&self, mut req: Request<Incoming>) -> RoutedResponse {
         let busy = self.activity.request();
+        if let Some(signal) = &self.read_signal {
+            if req.headers().contains_key(http::header::UPGRADE) {
+                req.extensions_mut().insert(signal.clone());
+            }
+        }
         RoutedResponse {
             response: self.router.respond(req, self.peer),
             busy: Some(busy),
