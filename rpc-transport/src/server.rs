@@ -404,8 +404,10 @@ impl hyper::service::Service<Request<Incoming>> for Routed {
 
     fn call(&self, mut req: Request<Incoming>) -> RoutedResponse {
         let busy = self.activity.request();
+        // Only a GET can be a WebSocket upgrade: a POST (every HTTP call)
+        // is not looked into.
         if let Some(signal) = &self.read_signal {
-            if req.headers().contains_key(http::header::UPGRADE) {
+            if req.method() == http::Method::GET && req.headers().contains_key(http::header::UPGRADE) {
                 req.extensions_mut().insert(signal.clone());
             }
         }
