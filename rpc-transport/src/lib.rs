@@ -24,6 +24,7 @@ pub mod cors;
 mod error;
 pub mod http;
 pub mod origin;
+mod read_signal;
 mod response;
 pub mod server;
 pub mod service;

@@ -21,11 +21,12 @@ use tokio::task::JoinHandle;
 
 use crate::asset::Asset;
 use crate::config::ServerConfig;
+use crate::read_signal::ReadSignal;
 use crate::response::{plain, ResponseBody};
 use crate::service::{BoxedResponse, RpcService};
 use crate::shutdown::shutdown_signal;
 use crate::stats::{ConnectionGuard, Stats};
-use crate::watchdog::{Activity, Busy, Expired, ReadSignal, Timeouts, Watch, Watched};
+use crate::watchdog::{Activity, Busy, Expired, Timeouts, Watch, Watched};
 
 /// One mounted consumer, with its type erased.
 trait Endpoint: Send + Sync {
@@ -312,23 +313,11 @@ impl Listening {
                     }
                     let _ = stream.set_nodelay(true);
                     let activity = Arc::new(Activity::default());
-                    let tls = {
-                        #[cfg(feature = "tls")]
-                        {
-                            config.tls().is_some()
-                        }
-                        #[cfg(not(feature = "tls"))]
-                        {
-                            false
-                        }
-                    };
-                    // TLS buffers what it decrypts: its socket's readiness tells nothing.
-                    let read_signal = (!tls).then(|| Arc::new(ReadSignal::default()));
-                    let service = Routed {
+                    let mut service = Routed {
                         router: router.clone(),
                         peer,
                         activity: activity.clone(),
-                        read_signal: read_signal.clone(),
+                        read_signal: None,
                     };
                     let connection = Accepted {
                         shutdown: shutdown_tx.subscribe(),
@@ -336,16 +325,19 @@ impl Listening {
                         protocols: protocols.clone(),
                         timeouts: timeouts.clone(),
                     };
-                    let mut io = Watched::new(stream, activity.clone());
-                    if let Some(signal) = read_signal {
-                        io = io.signalling(signal);
-                    }
+                    let io = Watched::new(stream, activity.clone());
                     #[cfg(feature = "tls")]
                     if let Some(tls) = config.tls() {
                         let handshake = (tls.clone(), config.tls_handshake_timeout());
                         tokio::spawn(connection.serve_tls(io, handshake, service, activity));
                         continue;
                     }
+                    // Plain TCP: a WebSocket upgrade may ask whether its socket
+                    // has had bytes (TLS buffers what it decrypts, so its
+                    // socket's readiness would tell nothing).
+                    let signal = Arc::new(ReadSignal::default());
+                    let io = io.signalling(signal.clone());
+                    service.read_signal = Some(signal);
                     let auto = config.h2c();
                     tokio::spawn(connection.serve(TokioIo::new(io), auto, service, Watch::new(activity)));
                 }

@@ -20,14 +20,13 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-
-use futures_util::task::AtomicWaker;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::config::ServerConfig;
+use crate::read_signal::ReadSignal;
 use crate::ticker::Ticker;
 
 /// The shortest tick, so that tiny timeouts do not make the thread spin.
@@ -89,55 +88,6 @@ impl Drop for Busy {
     }
 }
 
-/// Whether a plain TCP connection's last read found nothing, and nothing
-/// has arrived since: what a WebSocket connection's loop asks before it
-/// lets tungstenite read (see `ws::next_frame`), which cannot be asked of
-/// the socket itself once hyper has wrapped it for the upgrade.
-///
-/// Off during HTTP (one load per read); on once the connection is a
-/// WebSocket. Then each read that finds nothing arms it, and the socket's
-/// readiness, which wakes it in place of the reader, disarms it.
-#[derive(Debug, Default)]
-pub(crate) struct ReadSignal {
-    active: AtomicBool,
-    /// The last read found nothing and the socket has not woken since.
-    nothing_new: AtomicBool,
-    reader: AtomicWaker,
-}
-
-impl ReadSignal {
-    /// From now on reads are tracked (the connection is a WebSocket).
-    pub(crate) fn activate(&self) {
-        self.active.store(true, Ordering::Release);
-    }
-
-    /// Ready when bytes may have arrived since the last read found none;
-    /// `Pending` registers `cx` to be woken when they do.
-    pub(crate) fn poll_arrived(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.nothing_new.load(Ordering::Acquire) {
-            return Poll::Ready(());
-        }
-        self.reader.register(cx.waker());
-        // A wake between the load and the registration is seen here.
-        if self.nothing_new.load(Ordering::Acquire) {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    }
-}
-
-impl Wake for ReadSignal {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.nothing_new.store(false, Ordering::Release);
-        self.reader.wake();
-    }
-}
-
 /// A connection's I/O that reports arriving bytes to its [`Activity`], and
 /// (plain TCP) whether a read found nothing to its [`ReadSignal`].
 #[derive(Debug)]
@@ -169,17 +119,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         let before = buf.filled().len();
         let this = &mut *self;
         let polled = match &this.signal {
-            Some(signal) if signal.active.load(Ordering::Acquire) => {
-                // Armed before the read: a wake during it disarms.
-                signal.nothing_new.store(true, Ordering::Release);
-                signal.reader.register(cx.waker());
-                let waker = Waker::from(signal.clone());
-                let polled = Pin::new(&mut this.io).poll_read(&mut Context::from_waker(&waker), buf);
-                if polled.is_ready() {
-                    signal.nothing_new.store(false, Ordering::Release);
-                }
-                polled
-            }
+            Some(signal) if signal.is_active() => signal.poll_read(&mut this.io, cx, buf),
             _ => Pin::new(&mut this.io).poll_read(cx, buf),
         };
         if buf.filled().len() > before {

@@ -32,11 +32,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::ServerConfig;
+use crate::read_signal::ReadSignal;
 use crate::response::{plain, rejected, ResponseBody};
 use crate::shutdown::shutdown_signal;
 use crate::stats::Stats;
 use crate::ticker::Ticker;
-use crate::watchdog::ReadSignal;
 
 /// Close codes (RFC 6455 section 7.4.1).
 mod code {
@@ -220,30 +220,25 @@ impl std::fmt::Display for DisplayPeer {
 
 type Pending<'a> = Pin<Box<dyn Future<Output = Option<Reply>> + Send + 'a>>;
 
-/// The next message from `socket`. When tungstenite last found the stream
-/// empty (`*waiting`) and the connection's [`ReadSignal`] says no bytes have
-/// arrived since, tungstenite is not asked: its `Pending` means its buffer
-/// holds no whole frame, and asking again would only clear its whole read
-/// buffer (4 KiB by default) once more. For a connection woken to write (a
-/// group's notification to 10,000 members) that clear of cold memory was
-/// half of the server's own instructions per member.
+/// The next message from `socket`. While the connection's [`ReadSignal`]
+/// says its last read found nothing and no bytes have arrived since,
+/// tungstenite is not asked: its buffer then holds no whole frame (it read
+/// because it had none), and asking would only clear its whole read buffer
+/// (4 KiB by default) once more. For a connection woken to write (a group's
+/// notification to 10,000 members) that clear of cold memory was half of
+/// the server's own instructions per member.
 fn next_frame<'s, S>(
     socket: &'s mut WebSocketStream<S>,
     signal: Option<&'s ReadSignal>,
-    waiting: &'s mut bool,
 ) -> impl Future<Output = Option<Result<Message, WsError>>> + 's
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     std::future::poll_fn(move |cx| {
-        if let (true, Some(signal)) = (*waiting, signal) {
-            if signal.poll_arrived(cx).is_pending() {
-                return Poll::Pending;
-            }
+        if signal.is_some_and(|signal| signal.poll_arrived(cx).is_pending()) {
+            return Poll::Pending;
         }
-        let polled = socket.poll_next_unpin(cx);
-        *waiting = polled.is_pending();
-        polled
+        socket.poll_next_unpin(cx)
     })
 }
 
@@ -356,8 +351,6 @@ where
     let mut last_heard = Instant::now();
     let mut tick = std::pin::pin!(shared.ticker.next());
     tick.as_mut().enable();
-    // True while tungstenite has found the socket empty (see `next_frame`).
-    let mut waiting = false;
     loop {
         let can_read = in_flight.len() < config.max_in_flight();
         let mut out = Round::new(config.write_timeout(), events);
@@ -382,7 +375,7 @@ where
                     out.shared_text(socket, notification).await?;
                 }
             }
-            frame = next_frame(socket, read_signal, &mut waiting), if can_read => {
+            frame = next_frame(socket, read_signal), if can_read => {
                 heard = true;
                 reading = true;
                 let read = read_frame(frame, socket, app, connection, &mut in_flight, (config, &outbox)).await?;
@@ -414,7 +407,7 @@ where
                 progressed = true;
             }
             if reading && in_flight.len() < config.max_in_flight() {
-                if let Some(frame) = next_frame(socket, read_signal, &mut waiting).now_or_never() {
+                if let Some(frame) = next_frame(socket, read_signal).now_or_never() {
                     heard = true;
                     let read = read_frame(frame, socket, app, connection, &mut in_flight, (config, &outbox)).await?;
                     out.read(socket, read).await?;
