@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use crate::client_calls::{self, CallLimits, ClientCallError, PendingCalls};
 use crate::json_writer::JsonBuf;
@@ -35,7 +34,6 @@ pub enum PushError {
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
     queue: queue::Sender<String>,
-    overflow: Arc<Notify>,
     calls: Arc<PendingCalls>,
 }
 
@@ -43,10 +41,9 @@ pub struct ConnectionHandle {
 /// ended) fails the calls still waiting for the client's answer.
 #[derive(Debug)]
 pub struct Outbox {
-    /// Messages to send, each one JSON text.
+    /// Messages to send, each one JSON text. A push that finds it full
+    /// wakes its receiver with [`ConnectionHandle::overflowed`] set.
     pub queue: Queue<String>,
-    /// Fires when a push found the queue full: close the connection.
-    pub overflow: Arc<Notify>,
     calls: Arc<PendingCalls>,
 }
 
@@ -75,21 +72,12 @@ impl ConnectionHandle {
     /// calls to the client are bounded by `limits`.
     pub fn channel_with(capacity: usize, limits: CallLimits) -> (ConnectionHandle, Outbox) {
         let (queue, receiver) = queue::bounded(capacity);
-        let overflow = Arc::new(Notify::new());
         let calls = PendingCalls::new(limits);
         let handle = ConnectionHandle {
             queue,
-            overflow: overflow.clone(),
             calls: calls.clone(),
         };
-        (
-            handle,
-            Outbox {
-                queue: receiver,
-                overflow,
-                calls,
-            },
-        )
+        (handle, Outbox { queue: receiver, calls })
     }
 
     /// Calls `method(params)` on the client and waits for its result: the
@@ -153,10 +141,27 @@ impl ConnectionHandle {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(_)) => Err(PushError::Closed),
             Err(TrySendError::Full(_)) => {
-                self.overflow.notify_one();
+                self.queue.raise_overflow();
                 Err(PushError::Full)
             }
         }
+    }
+
+    /// True once a push found the queue full: the peer does not read fast
+    /// enough, and the transport closes the connection. The push that
+    /// raised it woke the outbox's receiver.
+    ///
+    /// ```
+    /// use channels_rpc::ConnectionHandle;
+    ///
+    /// let (handle, _outbox) = ConnectionHandle::channel(1);
+    /// handle.notify("tick", &[1]).unwrap();
+    /// assert!(!handle.overflowed());
+    /// assert!(handle.notify("tick", &[2]).is_err());
+    /// assert!(handle.overflowed());
+    /// ```
+    pub fn overflowed(&self) -> bool {
+        self.queue.overflow_raised()
     }
 
     /// True once the connection has ended.
@@ -218,7 +223,9 @@ mod tests {
     fn full_queue_signals_overflow_and_closed_queue_says_so() {
         let (handle, outbox) = ConnectionHandle::channel(1);
         handle.notify("a", &[1]).unwrap();
+        assert!(!handle.overflowed());
         assert_eq!(handle.notify("a", &[2]), Err(PushError::Full));
+        assert!(handle.overflowed());
         assert_eq!(handle.notify("a", &3), Err(PushError::InvalidParams));
         drop(outbox);
         assert_eq!(handle.notify("a", &[4]), Err(PushError::Closed));

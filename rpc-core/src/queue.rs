@@ -7,6 +7,8 @@
 //! [`AtomicWaker`]: a connection's loop polls the queue afresh at every turn,
 //! and registering costs one compare-and-swap, no lock, nothing to undo when
 //! the turn ends (a `Notify` waiter is linked in and out of a locked list).
+//! Looking into an empty queue, what most of those polls find, is one atomic
+//! load: the lock is taken only when there is something to take.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -18,10 +20,15 @@ use futures_util::task::AtomicWaker;
 
 struct Shared<T> {
     items: Mutex<VecDeque<T>>,
+    /// `items.len()`, written under the lock, read without it.
+    len: AtomicUsize,
     capacity: usize,
     senders: AtomicUsize,
     receiver_alive: AtomicBool,
-    /// Wakes the receiver: a message arrived, or the last sender left.
+    /// Set by [`Sender::raise_overflow`], read by [`Sender::overflow_raised`].
+    overflowed: AtomicBool,
+    /// Wakes the receiver: a message arrived, the last sender left, or a
+    /// sender raised the overflow flag.
     ready: AtomicWaker,
 }
 
@@ -44,9 +51,11 @@ pub enum TrySendError<T> {
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Queue<T>) {
     let shared = Arc::new(Shared {
         items: Mutex::new(VecDeque::new()),
+        len: AtomicUsize::new(0),
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
         receiver_alive: AtomicBool::new(true),
+        overflowed: AtomicBool::new(false),
         ready: AtomicWaker::new(),
     });
     (Sender(shared.clone()), Queue(shared))
@@ -63,9 +72,26 @@ impl<T> Sender<T> {
             return Err(TrySendError::Full(item));
         }
         items.push_back(item);
+        // Release: a receiver that reads the new length sees the item, and
+        // the wake below comes after it (see `Queue::poll_recv`).
+        self.0.len.store(items.len(), Ordering::Release);
         drop(items);
         self.0.ready.wake();
         Ok(())
+    }
+
+    /// Raises the queue's overflow flag and wakes the receiver, which finds
+    /// it with [`Queue::overflowed`]: what a sender does when the queue was
+    /// full and the receiver must act on it (close a slow connection, say);
+    /// every sender sees it in [`overflow_raised`](Self::overflow_raised).
+    pub fn raise_overflow(&self) {
+        self.0.overflowed.store(true, Ordering::Release);
+        self.0.ready.wake();
+    }
+
+    /// True once a sender has called [`raise_overflow`](Self::raise_overflow).
+    pub fn overflow_raised(&self) -> bool {
+        self.0.overflowed.load(Ordering::Acquire)
     }
 
     /// True once the receiver is gone.
@@ -123,7 +149,15 @@ impl<T> Queue<T> {
 
     /// The next message, if one is queued.
     pub fn try_recv(&mut self) -> Option<T> {
-        self.0.items.lock().expect("not poisoned").pop_front()
+        // A sender's push is seen here or, if it comes after this load, it
+        // wakes the waker registered before the second look of `poll_recv`.
+        if self.0.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut items = self.0.items.lock().expect("not poisoned");
+        let item = items.pop_front();
+        self.0.len.store(items.len(), Ordering::Release);
+        item
     }
 }
 
@@ -175,6 +209,32 @@ mod tests {
         drop(rx);
         assert!(tx.is_closed());
         assert_eq!(tx.try_send(1), Err(TrySendError::Closed(1)));
+    }
+
+    #[test]
+    fn raising_the_overflow_flag_wakes_the_waiting_receiver_and_every_sender_sees_it() {
+        use futures_util::task::{waker, ArcWake};
+        struct Wakes(AtomicUsize);
+        impl ArcWake for Wakes {
+            fn wake_by_ref(this: &Arc<Self>) {
+                this.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let (tx, mut rx) = bounded::<u8>(1);
+        let other = tx.clone();
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = waker(wakes.clone());
+        assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+        assert!(!other.overflow_raised());
+        tx.raise_overflow();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the waiting receiver is woken");
+        assert!(other.overflow_raised() && tx.overflow_raised());
+        // A message pushed after a look that found none wakes it as well.
+        assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+        tx.try_send(9).unwrap();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert_eq!(rx.try_recv(), Some(9));
+        assert_eq!(rx.try_recv(), None);
     }
 
     #[tokio::test]

@@ -341,10 +341,9 @@ where
         middleware: app.dispatcher().middleware(),
         connection,
     };
-    // Both signals end the loop: each is one future for the connection's
-    // life, not one made, registered and dropped at every turn.
+    // One future for the connection's life, not one made, registered and
+    // dropped at every turn.
     let mut shutdown = std::pin::pin!(shutdown_signal(shared.shutdown.clone()));
-    let mut overflowed = std::pin::pin!(outbox.overflow.notified());
     let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
     // Silence is judged at ping ticks: a flag per frame, a clock read per tick.
     let mut heard = false;
@@ -363,7 +362,7 @@ where
         tokio::select! {
             biased;
             () = shutdown.as_mut() => return Err(drain(socket, &mut in_flight, config, events).await),
-            () = overflowed.as_mut() => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
+            () = overflowed(connection) => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some(reply) = reply {
                     out.text(socket, reply.into_text()).await?;
@@ -422,6 +421,20 @@ where
     }
 }
 
+/// Completes once a push has found the outbound queue full. It registers no
+/// waker of its own: the push that raised the flag woke the queue's receiver,
+/// this task, which polls the queue whenever it is about to wait, so the flag
+/// is looked at (one atomic load) on the turn that wake starts.
+fn overflowed(connection: &Connection) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(|_| {
+        if connection.handle().is_some_and(ConnectionHandle::overflowed) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+}
+
 /// Where a connection's messages in and out are reported: its app's middlewares.
 #[derive(Clone, Copy)]
 struct Events<'a> {
@@ -430,7 +443,9 @@ struct Events<'a> {
 }
 
 /// The writes of one turn of the loop: they share one deadline, and one flush
-/// sends them all. A peer that does not read them in time is too slow.
+/// sends them all. A peer that does not read them in time is too slow. The
+/// deadline starts when a write first has to wait: one that the socket takes
+/// at once (nearly all of them) reads no clock and makes no timer.
 struct Round<'a> {
     deadline: Option<Instant>,
     limit: Duration,
@@ -498,20 +513,27 @@ impl<'a> Round<'a> {
         message: Message,
     ) -> Result<(), End> {
         self.unflushed = true;
-        match tokio::time::timeout_at(self.deadline(), socket.feed(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::Lost),
-        }
+        self.in_time(socket.feed(message)).await
     }
 
     async fn flush<S: AsyncRead + AsyncWrite + Unpin>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), End> {
         if !self.unflushed {
             return Ok(());
         }
-        match tokio::time::timeout_at(self.deadline(), socket.flush()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::Lost),
-        }
+        self.in_time(socket.flush()).await
+    }
+
+    /// Runs a write to its end within the round's deadline: polled once
+    /// first, under a timer only if that poll has to wait.
+    async fn in_time<F: Future<Output = Result<(), WsError>>>(&mut self, write: F) -> Result<(), End> {
+        let mut write = std::pin::pin!(write);
+        let written = match std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+            Poll::Ready(written) => written,
+            Poll::Pending => tokio::time::timeout_at(self.deadline(), write)
+                .await
+                .map_err(|_| End::Lost)?,
+        };
+        written.map_err(|_| End::Lost)
     }
 }
 
