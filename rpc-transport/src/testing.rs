@@ -107,8 +107,8 @@ impl<C: Consumer> WebsocketCommunicator<C> {
         };
         let app = self.app.limits(limits);
         let server = tokio::spawn(async move {
-            let socket = WebSocketStream::from_raw_socket(server, Role::Server, Some(ws_config)).await;
-            ws::run(socket, &app, consumer, scope, &shared, None).await;
+            let mut socket = WebSocketStream::from_raw_socket(server, Role::Server, Some(ws_config)).await;
+            ws::run(&mut socket, &app, consumer, Box::new(scope), &shared, None).await;
         });
         let socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
         Ok(OpenWebsocket {

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use bytes::Bytes;
+use futures_util::sink::Feed;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -164,6 +165,10 @@ where
     // Put there by our own server for a plain TCP connection (not TLS).
     let read_signal = req.extensions_mut().remove::<Arc<ReadSignal>>();
     let guard = shared.stats.websocket();
+    // Boxed while it waits for the upgrade: what a task captures stays in
+    // its state for the task's whole life, beside the connection that
+    // takes the scope over (see `run`).
+    let scope = Box::new(scope);
     let span = tracing::info_span!(
         "connection",
         transport = "websocket",
@@ -180,8 +185,9 @@ where
                     if let Some(signal) = &read_signal {
                         signal.activate();
                     }
-                    let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config).await;
-                    run(socket, &app, consumer, scope, &shared, read_signal.as_deref()).await;
+                    let mut socket =
+                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config).await;
+                    run(&mut socket, &app, consumer, scope, &shared, read_signal.as_deref()).await;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "WebSocket upgrade failed");
@@ -255,11 +261,17 @@ enum End {
 /// Serves one WebSocket connection until it ends, then runs the consumer's
 /// disconnect hook exactly once with the close code. The consumer is kept
 /// here typed, and shared with the connection its calls see.
+///
+/// Every connection's task holds this future for as long as it lives, so
+/// its size is memory per connection: the socket comes by reference and the
+/// scope boxed, because an `async fn` keeps a parameter it moves twice over
+/// (as it came and as moved), and a boxed future stands for each path that
+/// is rare and large (the shutdown drain, a write that has to wait).
 pub(crate) async fn run<C, S>(
-    mut socket: WebSocketStream<S>,
+    socket: &mut WebSocketStream<S>,
     app: &App<C>,
     consumer: C,
-    scope: Scope,
+    scope: Box<Scope>,
     shared: &WsShared,
     read_signal: Option<&ReadSignal>,
 ) where
@@ -278,7 +290,7 @@ pub(crate) async fn run<C, S>(
     };
     let channel = inbox.as_ref().map(|i| i.name.clone());
     let consumer = Arc::new(consumer);
-    let mut connection = Connection::shared(consumer.clone(), scope)
+    let mut connection = Connection::shared(consumer.clone(), *scope)
         .with_handle(handle)
         .with_layer(config.channel_layer().clone(), channel.clone());
     if let Some(limit) = config.rate_limit() {
@@ -291,7 +303,7 @@ pub(crate) async fn run<C, S>(
     let middleware = app.dispatcher().middleware();
     middleware.connected(&connection);
     let Err(end) = serve(
-        &mut socket,
+        socket,
         app,
         &consumer,
         &connection,
@@ -361,7 +373,7 @@ where
         let mut reading = false;
         tokio::select! {
             biased;
-            () = shutdown.as_mut() => return Err(drain(socket, &mut in_flight, config, events).await),
+            () = shutdown.as_mut() => return Err(Box::pin(drain(socket, &mut in_flight, config, events)).await),
             () = overflowed(connection) => return Err(End::Close(code::POLICY, "outbound queue full: reading too slowly")),
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some(reply) = reply {
@@ -377,8 +389,16 @@ where
             frame = next_frame(socket, read_signal), if can_read => {
                 heard = true;
                 reading = true;
-                let read = read_frame(frame, socket, app, connection, &mut in_flight, (config, &outbox)).await?;
-                out.read(socket, read).await?;
+                let read = match on_frame(frame, app, connection, &mut in_flight) {
+                    Err(End::PeerClosed(code)) => {
+                        let closing = closed_by_peer(code, socket, &mut in_flight, (config, &outbox));
+                        return Err(Box::pin(closing).await);
+                    }
+                    read => read?,
+                };
+                if let Some(write) = out.read(socket, read) {
+                    write.await?;
+                }
             }
             () = tick.as_mut() => {
                 tick.set(shared.ticker.next());
@@ -408,8 +428,16 @@ where
             if reading && in_flight.len() < config.max_in_flight() {
                 if let Some(frame) = next_frame(socket, read_signal).now_or_never() {
                     heard = true;
-                    let read = read_frame(frame, socket, app, connection, &mut in_flight, (config, &outbox)).await?;
-                    out.read(socket, read).await?;
+                    let read = match on_frame(frame, app, connection, &mut in_flight) {
+                        Err(End::PeerClosed(code)) => {
+                            let closing = closed_by_peer(code, socket, &mut in_flight, (config, &outbox));
+                            return Err(Box::pin(closing).await);
+                        }
+                        read => read?,
+                    };
+                    if let Some(write) = out.read(socket, read) {
+                        write.await?;
+                    }
                     progressed = true;
                 }
             }
@@ -463,77 +491,101 @@ impl<'a> Round<'a> {
         }
     }
 
-    fn deadline(&mut self) -> Instant {
-        *self.deadline.get_or_insert_with(|| Instant::now() + self.limit)
-    }
-
-    /// Acts on what a read gave: writes a reply, or marks a pong as due.
-    async fn read<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        socket: &mut WebSocketStream<S>,
+    /// Acts on what a read gave: a reply to write, or a pong marked due
+    /// (tungstenite has queued it).
+    fn read<'s, S: AsyncRead + AsyncWrite + Unpin>(
+        &'s mut self,
+        socket: &'s mut WebSocketStream<S>,
         read: Read,
-    ) -> Result<(), End> {
+    ) -> Option<InTime<'s, Feed<'s, WebSocketStream<S>, Message>>> {
         match read {
-            Read::Nothing => Ok(()),
+            Read::Nothing => None,
             Read::PingDue => {
                 self.unflushed = true;
-                Ok(())
+                None
             }
-            Read::Reply(reply) => self.text(socket, reply.into_text()).await,
+            Read::Reply(reply) => Some(self.text(socket, reply.into_text())),
         }
     }
 
-    async fn text<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        socket: &mut WebSocketStream<S>,
+    fn text<'s, S: AsyncRead + AsyncWrite + Unpin>(
+        &'s mut self,
+        socket: &'s mut WebSocketStream<S>,
         text: String,
-    ) -> Result<(), End> {
+    ) -> InTime<'s, Feed<'s, WebSocketStream<S>, Message>> {
         self.events
             .middleware
             .message_out(self.events.connection, text.as_bytes());
-        self.message(socket, Message::text(text)).await
+        self.message(socket, Message::text(text))
     }
 
     /// A group's notification: the bytes every member shares.
-    async fn shared_text<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        socket: &mut WebSocketStream<S>,
+    fn shared_text<'s, S: AsyncRead + AsyncWrite + Unpin>(
+        &'s mut self,
+        socket: &'s mut WebSocketStream<S>,
         text: Utf8Bytes,
-    ) -> Result<(), End> {
+    ) -> InTime<'s, Feed<'s, WebSocketStream<S>, Message>> {
         self.events
             .middleware
             .message_out(self.events.connection, text.as_bytes());
-        self.message(socket, Message::Text(text)).await
+        self.message(socket, Message::Text(text))
     }
 
     /// Queues a message; writing it out may wait for the peer to read.
-    async fn message<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        socket: &mut WebSocketStream<S>,
+    fn message<'s, S: AsyncRead + AsyncWrite + Unpin>(
+        &'s mut self,
+        socket: &'s mut WebSocketStream<S>,
         message: Message,
-    ) -> Result<(), End> {
+    ) -> InTime<'s, Feed<'s, WebSocketStream<S>, Message>> {
         self.unflushed = true;
-        self.in_time(socket.feed(message)).await
+        InTime::new(socket.feed(message), &mut self.deadline, self.limit)
     }
 
     async fn flush<S: AsyncRead + AsyncWrite + Unpin>(&mut self, socket: &mut WebSocketStream<S>) -> Result<(), End> {
         if !self.unflushed {
             return Ok(());
         }
-        self.in_time(socket.flush()).await
+        InTime::new(socket.flush(), &mut self.deadline, self.limit).await
     }
+}
 
-    /// Runs a write to its end within the round's deadline: polled once
-    /// first, under a timer only if that poll has to wait.
-    async fn in_time<F: Future<Output = Result<(), WsError>>>(&mut self, write: F) -> Result<(), End> {
-        let mut write = std::pin::pin!(write);
-        let written = match std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
-            Poll::Ready(written) => written,
-            Poll::Pending => tokio::time::timeout_at(self.deadline(), write)
-                .await
-                .map_err(|_| End::Lost)?,
-        };
-        written.map_err(|_| End::Lost)
+/// A write of a round, run to its end within the round's deadline. The
+/// write is polled first; only once it has to wait is the deadline set (a
+/// clock read) and a timer made, boxed because it is large and most writes
+/// never need one. The loop awaits these in its own state, so that state,
+/// memory per connection, stays small: no nested `async fn` frames.
+struct InTime<'r, W> {
+    write: W,
+    deadline: &'r mut Option<Instant>,
+    limit: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<'r, W> InTime<'r, W> {
+    fn new(write: W, deadline: &'r mut Option<Instant>, limit: Duration) -> Self {
+        InTime {
+            write,
+            deadline,
+            limit,
+            timer: None,
+        }
+    }
+}
+
+impl<W: Future<Output = Result<(), WsError>> + Unpin> Future for InTime<'_, W> {
+    type Output = Result<(), End>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Poll::Ready(written) = Pin::new(&mut this.write).poll(cx) {
+            return Poll::Ready(written.map_err(|_| End::Lost));
+        }
+        let limit = this.limit;
+        let deadline = *this.deadline.get_or_insert_with(|| Instant::now() + limit);
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        timer.as_mut().poll(cx).map(|()| Err(End::Lost))
     }
 }
 
@@ -547,31 +599,24 @@ enum Read {
     Reply(Reply),
 }
 
-/// [`on_frame`], and when the frame was the peer's close: sends the close
-/// reply, then lets the calls the peer made before it run to their end,
+/// After the peer's close frame ([`on_frame`] gave `End::PeerClosed`):
+/// sends the close reply, then lets the calls the peer made before it run to their end,
 /// within the shutdown timeout, unanswered (nothing may follow a close
 /// reply), so that a notification sent just before a close is not lost;
 /// calls waiting for the client's answer fail at once as closed.
-async fn read_frame<'a, C: Consumer, S: AsyncRead + AsyncWrite + Unpin>(
-    frame: Option<Result<Message, WsError>>,
+async fn closed_by_peer<'a, S: AsyncRead + AsyncWrite + Unpin>(
+    code: u16,
     socket: &mut WebSocketStream<S>,
-    app: &'a App<C>,
-    connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
     (config, outbox): (&ServerConfig, &Outbox),
-) -> Result<Read, End> {
-    match on_frame(frame, app, connection, in_flight) {
-        Err(End::PeerClosed(code)) => {
-            // tungstenite has queued the close reply: the peer need not wait for the calls.
-            let _ = tokio::time::timeout(config.write_timeout(), socket.flush()).await;
-            // A call waiting for the client's answer would wait in vain.
-            outbox.close_client_calls();
-            let finish = async { while in_flight.next().await.is_some() {} };
-            let _ = tokio::time::timeout(config.shutdown_timeout(), finish).await;
-            Err(End::PeerClosed(code))
-        }
-        read => read,
-    }
+) -> End {
+    // tungstenite has queued the close reply: the peer need not wait for the calls.
+    let _ = tokio::time::timeout(config.write_timeout(), socket.flush()).await;
+    // A call waiting for the client's answer would wait in vain.
+    outbox.close_client_calls();
+    let finish = async { while in_flight.next().await.is_some() {} };
+    let _ = tokio::time::timeout(config.shutdown_timeout(), finish).await;
+    End::PeerClosed(code)
 }
 
 /// Handles one read result. Messages to sync methods are answered at once;
