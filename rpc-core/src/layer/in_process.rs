@@ -106,6 +106,18 @@ mod tests {
         assert!(check_name("group", &"x".repeat(100)).is_err());
         assert!(check_name("group", "a!b").is_err());
         assert!(check_name("channel", "specific.abc!def").is_ok());
+        assert!(check_name("group", "a?b").is_err() && check_name("channel", "a?b").is_ok());
+        assert!(check_name("channel", "caf\u{e9}").is_err());
+        for byte in 0..=127u8 {
+            let name = format!("a{}b", byte as char);
+            let plain = byte.is_ascii_alphanumeric() || b"-_.".contains(&byte);
+            assert_eq!(check_name("group", &name).is_ok(), plain, "{byte}");
+            assert_eq!(
+                check_name("channel", &name).is_ok(),
+                plain || b"!?".contains(&byte),
+                "{byte}"
+            );
+        }
         let a = unique_channel_name("asgi");
         assert!(
             a.starts_with("asgispecific.") && a.len() == "asgispecific.".len() + 32,

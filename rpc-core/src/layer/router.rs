@@ -20,9 +20,17 @@ pub struct LocalRouter {
 
 type Sender = queue::Sender<Arc<Envelope>>;
 
+/// The local channels, keyed by name with the Fx hash: a few
+/// multiplications where SipHash takes a few hundred instructions for a
+/// 75-byte name, and a Redis group send looks up every member. Channels are
+/// opened by layers, under names of their own making (random in this crate's
+/// and rpc-redis'), so no client picks keys that collide. Groups and their
+/// members, whose names a method may take from its caller, keep SipHash.
+type Channels = rustc_hash::FxHashMap<String, Sender>;
+
 #[derive(Debug, Default)]
 struct Routes {
-    channels: HashMap<String, Sender>,
+    channels: Channels,
     /// Each group's members, with the queue of those that were open when
     /// they joined: a group send walks them without a lookup per member.
     groups: HashMap<String, HashMap<String, Option<Sender>>>,

@@ -26,7 +26,49 @@ pub(crate) fn into_object(message: Value) -> Result<Map<String, Value>, LayerErr
 
 /// A stored message: random prefix, then msgpack, sealed by `codec`.
 pub(crate) fn encode(message: &Map<String, Value>, codec: &Codec) -> Result<Vec<u8>, LayerError> {
-    let sealed = codec.seal(rmp_serde::to_vec(message).map_err(|_| LayerError::InvalidMessage)?);
+    seal(rmp_serde::to_vec(message), codec)
+}
+
+/// A group send's message for `channels` (their `__asgi_channel__` list),
+/// written as `encode` writes the message with that field inserted, without
+/// a copy of the message or of the names.
+pub(crate) fn encode_for(
+    message: &Map<String, Value>,
+    channels: &[String],
+    codec: &Codec,
+) -> Result<Vec<u8>, LayerError> {
+    seal(rmp_serde::to_vec(&Addressed { message, channels }), codec)
+}
+
+/// A message and the field naming its channels, serialized as one map.
+struct Addressed<'a> {
+    message: &'a Map<String, Value>,
+    channels: &'a [String],
+}
+
+impl serde::Serialize for Addressed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.message.len() + 1))?;
+        // Where a sorted map would hold it (serde_json's `Map` is one).
+        let mut channels = Some(self.channels);
+        for (key, value) in self.message {
+            if key.as_str() > ASGI_CHANNEL {
+                if let Some(channels) = channels.take() {
+                    map.serialize_entry(ASGI_CHANNEL, channels)?;
+                }
+            }
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(channels) = channels {
+            map.serialize_entry(ASGI_CHANNEL, channels)?;
+        }
+        map.end()
+    }
+}
+
+fn seal(packed: Result<Vec<u8>, rmp_serde::encode::Error>, codec: &Codec) -> Result<Vec<u8>, LayerError> {
+    let sealed = codec.seal(packed.map_err(|_| LayerError::InvalidMessage)?);
     let mut body = Vec::with_capacity(RANDOM_PREFIX_LENGTH + sealed.len());
     body.extend_from_slice(&rand::random::<[u8; RANDOM_PREFIX_LENGTH]>());
     body.extend_from_slice(&sealed);
@@ -77,6 +119,14 @@ mod tests {
             decode(&one, &Codec::default()),
             Some((vec!["a!1".to_owned(), "a!2".to_owned()], json!({"type": "x"})))
         );
+        // A group send's body, written without inserting the field, is the same.
+        let plain = into_object(json!({"type": "x", "a": 1, "zz": [2]})).unwrap();
+        let mut inserted = plain.clone();
+        inserted.insert(ASGI_CHANNEL.to_owned(), json!(["a!1", "a!2"]));
+        let names = ["a!1".to_owned(), "a!2".to_owned()];
+        let direct = encode_for(&plain, &names, &Codec::default()).unwrap();
+        let by_insert = encode(&inserted, &Codec::default()).unwrap();
+        assert_eq!(direct[RANDOM_PREFIX_LENGTH..], by_insert[RANDOM_PREFIX_LENGTH..]);
     }
 
     #[test]

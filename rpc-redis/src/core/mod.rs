@@ -187,15 +187,27 @@ impl Inner {
 
     /// channels_redis' `_map_channel_keys_to_connection`: members sharing a
     /// queue key share one message, listing them all in `__asgi_channel__`.
+    /// Members of one process (one key) mostly come one after another: a
+    /// member with the previous member's key joins its target with no key
+    /// made or looked up.
     fn targets(&self, channels: Vec<String>) -> Vec<Target> {
         let mut targets: Vec<Target> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut last: Option<usize> = None;
         for channel in channels {
             let non_local = non_local_name(&channel);
+            if let Some(i) = last.filter(|&i| targets[i].key.strip_prefix(&self.settings.prefix) == Some(non_local)) {
+                targets[i].channels.push(channel);
+                continue;
+            }
             let key = format!("{}{non_local}", self.settings.prefix);
             match by_key.get(&key) {
-                Some(&i) => targets[i].channels.push(channel),
+                Some(&i) => {
+                    last = Some(i);
+                    targets[i].channels.push(channel);
+                }
                 None => {
+                    last = Some(targets.len());
                     by_key.insert(key.clone(), targets.len());
                     targets.push(Target {
                         key,
@@ -231,9 +243,7 @@ impl Inner {
             eval.arg(&target.key);
         }
         for target in targets {
-            let mut addressed = message.clone();
-            addressed.insert(body::ASGI_CHANNEL.to_owned(), Value::from(target.channels.clone()));
-            eval.arg(body::encode(&addressed, &self.settings.codec)?);
+            eval.arg(body::encode_for(message, &target.channels, &self.settings.codec)?);
         }
         for target in targets {
             eval.arg(target.capacity);
