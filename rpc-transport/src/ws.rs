@@ -85,9 +85,13 @@ fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> boo
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-/// True when `req` asks for a WebSocket upgrade.
+/// True when `req` asks for a WebSocket upgrade: a GET (RFC 6455 4.1) with
+/// `Connection: upgrade` and `Upgrade: websocket`. The method is looked at
+/// first: a POST, every HTTP call, costs no header look-up here.
 pub fn is_upgrade<B>(req: &Request<B>) -> bool {
-    header_has(req.headers(), header::CONNECTION, "upgrade") && header_has(req.headers(), header::UPGRADE, "websocket")
+    req.method() == http::Method::GET
+        && header_has(req.headers(), header::CONNECTION, "upgrade")
+        && header_has(req.headers(), header::UPGRADE, "websocket")
 }
 
 /// tungstenite's settings from ours.
@@ -121,7 +125,7 @@ where
     B: Send + 'static,
 {
     let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
-        Some(key) if is_upgrade(&req) && req.method() == http::Method::GET => key.clone(),
+        Some(key) if is_upgrade(&req) => key.clone(),
         _ => {
             let mut response = plain(
                 StatusCode::UPGRADE_REQUIRED,
