@@ -721,11 +721,13 @@ fn on_envelope<'a, C: Consumer>(
     connection: &'a Connection,
     in_flight: &mut FuturesUnordered<Pending<'a>>,
 ) -> Option<Utf8Bytes> {
-    if let Some(bytes) = envelope.notification_bytes() {
-        // Checking the UTF-8 again costs a pass over the bytes, no allocation.
-        if let Ok(text) = Utf8Bytes::try_from(bytes.clone()) {
-            return Some(text);
-        }
+    // The bytes' UTF-8 is checked once per send, by the first member.
+    let text = |envelope: &Envelope| Utf8Bytes::try_from(envelope.notification_bytes()?.clone()).ok();
+    if let Some(text) = envelope.transport_form(text) {
+        return Some(text.clone());
+    }
+    if let Some(text) = text(&envelope) {
+        return Some(text);
     }
     in_flight.push(Box::pin(async move {
         consumer.on_message(envelope.message(), connection).await;

@@ -8,6 +8,7 @@
 //! WebSocket member as the JSON-RPC notification `M(P)`; any other type goes
 //! to the consumer's [`on_message`](crate::ConsumerHooks::on_message) hook.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -68,6 +69,8 @@ pub struct Envelope {
     message: Value,
     /// Always UTF-8: made from a `String`.
     notification: OnceLock<Option<Bytes>>,
+    /// A transport's own form of the notification ([`Envelope::transport_form`]).
+    transport_form: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Envelope {
@@ -76,6 +79,7 @@ impl Envelope {
         Arc::new(Envelope {
             message,
             notification: OnceLock::new(),
+            transport_form: OnceLock::new(),
         })
     }
 
@@ -109,6 +113,29 @@ impl Envelope {
                 let params = self.message.get("params").unwrap_or(&empty);
                 notification_text(method, params).ok().map(Bytes::from)
             })
+            .as_ref()
+    }
+
+    /// The notification in a transport's own form (a WebSocket library's
+    /// text type, say), made by `make` for the first member that asks and
+    /// shared by the rest: checking or converting the bytes once per send,
+    /// not once per member. One form per envelope: `None` when `make` gave
+    /// none, or when another type was made first (then convert as if there
+    /// were no cache).
+    ///
+    /// ```
+    /// use rpc_core::Envelope;
+    /// use serde_json::json;
+    ///
+    /// let envelope = Envelope::new(json!({"type": "rpc.notification", "method": "tick"}));
+    /// let text = |e: &Envelope| e.notification().map(str::to_owned);
+    /// assert_eq!(envelope.transport_form(text).map(String::as_str), Some(r#"{"jsonrpc":"2.0","method":"tick","params":[]}"#));
+    /// assert!(envelope.transport_form(|_| Some(7u8)).is_none(), "a String was made first");
+    /// ```
+    pub fn transport_form<T: Any + Send + Sync>(&self, make: impl FnOnce(&Envelope) -> Option<T>) -> Option<&T> {
+        self.transport_form
+            .get_or_init(|| Box::new(make(self)))
+            .downcast_ref::<Option<T>>()?
             .as_ref()
     }
 }
