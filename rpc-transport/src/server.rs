@@ -514,6 +514,7 @@ async fn drive_connection<F, E>(
     // Set when the shutdown begins: the end of the connection's time to finish.
     let mut finish_by: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut tick = std::pin::pin!(timeouts.ticker.next());
+    tick.as_mut().enable();
     let ended = std::future::poll_fn(|cx| {
         loop {
             if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
@@ -535,6 +536,7 @@ async fn drive_connection<F, E>(
         }
         while tick.as_mut().poll(cx).is_ready() {
             tick.set(timeouts.ticker.next());
+            tick.as_mut().enable();
             if let Some(expired) = watch.check(&timeouts) {
                 return Poll::Ready(Err(expired));
             }

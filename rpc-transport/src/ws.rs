@@ -365,6 +365,7 @@ where
     let mut heard = false;
     let mut last_heard = Instant::now();
     let mut tick = std::pin::pin!(shared.ticker.next());
+    tick.as_mut().enable();
     loop {
         let can_read = in_flight.len() < config.max_in_flight();
         let mut out = Round::new(config.write_timeout(), events);
@@ -405,6 +406,7 @@ where
             }
             () = tick.as_mut() => {
                 tick.set(shared.ticker.next());
+                tick.as_mut().enable();
                 let now = Instant::now();
                 if std::mem::take(&mut heard) {
                     last_heard = now;
