@@ -226,7 +226,6 @@ fn parse_by<'a>(input: &'a [u8], limits: &Limits, reader: Reader) -> Result<Mess
 
 /// [`parse_str`] with the given reader.
 fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Message<'a>, RpcError> {
-    let scanner = reader == Reader::ScannerFirst;
     let input = text.as_bytes();
     if input.len() > limits.message_size() {
         return Err(RpcError::invalid_request(format!(
@@ -235,35 +234,34 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
             limits.message_size()
         )));
     }
+    let first = text.trim_start().as_bytes().first().copied();
+    // What the scanner takes is valid JSON within the nesting limit, so the
+    // checks below would pass it: it skips them.
+    if reader == Reader::ScannerFirst {
+        match first {
+            Some(b'[') => {
+                if let Some(members) = scan::batch(text, limits.depth()) {
+                    return batch(members, limits);
+                }
+            }
+            Some(b'{') => {
+                if let Some(members) = scan::single(text, limits.depth()) {
+                    return Ok(Message::Single(entry(Object::Members(members), false)));
+                }
+            }
+            _ => {}
+        }
+    }
     if nests_deeper_than(input, limits.depth()) {
         return Err(RpcError::invalid_request(format!(
             "message nests deeper than {} levels",
             limits.depth()
         )));
     }
-    match text.trim_start().as_bytes().first() {
-        Some(b'[') => {
-            let members: Vec<Object<'_>> = match scanner.then(|| scan::batch(text)).flatten() {
-                Some(members) => members,
-                None => read_batch(text).map_err(|_| RpcError::parse_error())?,
-            };
-            if members.is_empty() {
-                return Err(RpcError::invalid_request("empty batch"));
-            }
-            if members.len() > limits.batch_len() {
-                return Err(RpcError::invalid_request(format!(
-                    "batch of {} exceeds the limit of {} members",
-                    members.len(),
-                    limits.batch_len()
-                )));
-            }
-            Ok(Message::Batch(members.into_iter().map(|m| entry(m, true)).collect()))
-        }
+    match first {
+        Some(b'[') => batch(read_batch(text).map_err(|_| RpcError::parse_error())?, limits),
         Some(b'{') => {
-            let object = match scanner.then(|| scan::single(text)).flatten() {
-                Some(members) => Object::Members(members),
-                None => serde_json::from_str(text).map_err(|_| RpcError::parse_error())?,
-            };
+            let object = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
             Ok(Message::Single(entry(object, false)))
         }
         _ => {
@@ -272,6 +270,21 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
             Err(RpcError::invalid_request("a request must be an object or an array"))
         }
     }
+}
+
+/// A batch of `members`, or the error an empty or oversized one gets.
+fn batch<'a>(members: Vec<Object<'a>>, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    if members.is_empty() {
+        return Err(RpcError::invalid_request("empty batch"));
+    }
+    if members.len() > limits.batch_len() {
+        return Err(RpcError::invalid_request(format!(
+            "batch of {} exceeds the limit of {} members",
+            members.len(),
+            limits.batch_len()
+        )));
+    }
+    Ok(Message::Batch(members.into_iter().map(|m| entry(m, true)).collect()))
 }
 
 /// A batch's members, each read by [`Object::read`].

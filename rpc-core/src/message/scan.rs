@@ -5,27 +5,35 @@
 //! Scalars are scanned here byte by byte; arrays and objects are handed to
 //! serde_json, which validates them and marks their end. Anything unusual (an
 //! escape, a repeated member, a member that is not an object in a batch,
-//! trailing text, invalid JSON) gives `None`, and the caller reads the
-//! message with serde_json instead, which then decides every case. So this
-//! path only ever accepts valid JSON, and reads it as serde_json would.
+//! trailing text, invalid JSON, nesting past the limit) gives `None`, and the
+//! caller reads the message with serde_json instead, which then decides every
+//! case. So this path only ever accepts valid JSON no deeper than the limit,
+//! and reads it as serde_json would.
+//!
+//! The nesting limit is checked here, on each array or object value only
+//! (the scanner's own levels are known), so the usual request, whose
+//! `params` is shorter than the limit, is never walked for it.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{Members, Object};
+use crate::limits::nests_deeper_than;
 
-/// The members of `text` when it is one object of the usual shape.
-pub(super) fn single(text: &str) -> Option<Members<'_>> {
-    let mut cursor = Cursor::new(text);
+/// The members of `text` when it is one object of the usual shape, nesting
+/// at most `max_depth` levels (the object itself is level 1).
+pub(super) fn single(text: &str, max_depth: usize) -> Option<Members<'_>> {
+    let mut cursor = Cursor::new(text, max_depth.checked_sub(1)?);
     cursor.skip_whitespace();
     let members = cursor.object()?;
     cursor.skip_whitespace();
     cursor.at_end().then_some(members)
 }
 
-/// The members of each object in `text` when it is an array of such objects.
-pub(super) fn batch(text: &str) -> Option<Vec<Object<'_>>> {
-    let mut cursor = Cursor::new(text);
+/// The members of each object in `text` when it is an array of such objects,
+/// nesting at most `max_depth` levels (the array is level 1, its objects 2).
+pub(super) fn batch(text: &str, max_depth: usize) -> Option<Vec<Object<'_>>> {
+    let mut cursor = Cursor::new(text, max_depth.checked_sub(2)?);
     cursor.skip_whitespace();
     cursor.eat(b'[')?;
     let mut objects = Vec::new();
@@ -50,11 +58,17 @@ pub(super) fn batch(text: &str) -> Option<Vec<Object<'_>>> {
 struct Cursor<'a> {
     text: &'a str,
     at: usize,
+    /// How many levels an array or object value inside an object may nest.
+    value_depth: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(text: &'a str) -> Self {
-        Cursor { text, at: 0 }
+    fn new(text: &'a str, value_depth: usize) -> Self {
+        Cursor {
+            text,
+            at: 0,
+            value_depth,
+        }
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -198,10 +212,14 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// An array or an object, validated by serde_json, which also finds its end.
+    /// An array or an object no deeper than `value_depth`, validated by
+    /// serde_json, which also finds its end.
     fn compound(&mut self) -> Option<&'a RawValue> {
         let rest = &self.text[self.at..];
         let raw = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_str(rest)).ok()?;
+        if nests_deeper_than(raw.get().as_bytes(), self.value_depth) {
+            return None;
+        }
         // The value is a slice of `rest`: carry on after its last byte.
         let end = raw.get().as_ptr() as usize + raw.get().len() - rest.as_ptr() as usize;
         self.at += end;
@@ -214,6 +232,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::limits::Limits;
+
+    fn single(text: &str) -> Option<Members<'_>> {
+        super::single(text, Limits::DEFAULT_MAX_DEPTH)
+    }
+
+    fn batch(text: &str) -> Option<Vec<Object<'_>>> {
+        super::batch(text, Limits::DEFAULT_MAX_DEPTH)
+    }
 
     /// The members as texts, to compare what both paths read.
     fn view<'a>(members: &Members<'a>) -> [Option<&'a str>; 4] {
@@ -284,6 +311,19 @@ mod tests {
         assert!(batch(r#"[{"id":1},]"#).is_none());
         assert_eq!(batch(r#"[ {"id":1} , {"id":"2"} ]"#).map(|b| b.len()), Some(2));
         assert_eq!(batch("[ ]").map(|b| b.len()), Some(0));
+    }
+
+    #[test]
+    fn takes_only_what_nests_within_the_limit() {
+        let text = r#"{"method":"x","params":[[1]],"extra":{"a":{}},"id":1}"#;
+        assert!(super::single(text, 3).is_some());
+        assert!(super::single(text, 2).is_none(), "params nest 3 levels");
+        assert!(super::single("{}", 1).is_some());
+        assert!(super::single("{}", 0).is_none());
+        let batched = format!("[{text}]");
+        assert!(super::batch(&batched, 4).is_some());
+        assert!(super::batch(&batched, 3).is_none());
+        assert!(super::batch("[{}]", 1).is_none());
     }
 
     /// Pieces a request is made of, valid and not.
@@ -358,10 +398,17 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the fast path reads, serde_json reads the same way.
+        /// Whatever the fast path reads, serde_json reads the same way, and
+        /// it reads nothing nesting past the limit.
         #[test]
-        fn agrees_with_serde_json_on_pieces(pieces in prop::collection::vec(piece(), 0..24)) {
+        fn agrees_with_serde_json_on_pieces(pieces in prop::collection::vec(piece(), 0..24), depth in 0..6usize) {
             let text = pieces.concat();
+            if super::single(&text, depth).is_some() {
+                prop_assert!(!nests_deeper_than(text.as_bytes(), depth), "{} at {}", text, depth);
+            }
+            if super::batch(&format!("[{text}]"), depth).is_some() {
+                prop_assert!(!nests_deeper_than(format!("[{text}]").as_bytes(), depth), "[{}] at {}", text, depth);
+            }
             if let Some(fast) = single(&text) {
                 prop_assert_eq!(Some(view(&fast)), by_serde(&text), "{}", text);
             }
