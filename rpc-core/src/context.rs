@@ -3,10 +3,9 @@
 
 use std::any::TypeId;
 use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use ref_cast::{ref_cast_custom, RefCastCustom};
-use serde_json::value::RawValue;
 
 use crate::client_calls::ClientCallError;
 use crate::connection::Connection;
@@ -92,7 +91,7 @@ pub(crate) struct Call<'a> {
     pub version: Version,
     /// The id's JSON text as received; `None` for a notification.
     pub id: Option<&'a str>,
-    pub params: Option<&'a RawValue>,
+    pub params: Option<&'a Params>,
 }
 
 impl<'a> Call<'a> {
@@ -122,7 +121,7 @@ impl<C> RpcContext<C> {
         RpcContext::<D>::from_call(&self.call)
     }
 
-    pub(crate) fn params_raw(&self) -> Option<&RawValue> {
+    pub(crate) fn params_raw(&self) -> Option<&Params> {
         self.call.params
     }
 
@@ -349,12 +348,7 @@ impl Inject for Params {
     const TAKES_PARAMS: bool = true;
 
     fn inject(cx: &RpcContext) -> Result<&Self, RpcError> {
-        static EMPTY: OnceLock<Box<RawValue>> = OnceLock::new();
-        let raw = match cx.call.params {
-            Some(raw) => raw,
-            None => EMPTY.get_or_init(|| RawValue::from_string("[]".to_owned()).expect("valid JSON")),
-        };
-        Ok(Params::from_raw(raw))
+        Ok(cx.call.params.unwrap_or(Params::from_raw("[]")))
     }
 }
 

@@ -17,6 +17,7 @@ use crate::handler::{Invoked, MethodFuture};
 use crate::limits::Limits;
 use crate::message::{self, Entry, Message, Version};
 use crate::middleware::{AsyncMiddleware, Middleware, Middlewares};
+use crate::params::Params;
 use crate::registry::{MethodEntry, MethodTable};
 use crate::response::{self, BatchReply, Encoded};
 pub use crate::response::{Reply, StatusMapping};
@@ -299,7 +300,7 @@ impl Dispatcher {
             takes_params: method.takes_params(),
             version: request.version,
             id: request.id,
-            params: request.params,
+            params: request.params.map(Params::from_raw),
         };
         Ok((method, call))
     }
@@ -351,7 +352,7 @@ impl Dispatcher {
     /// the middlewares, so that the guards it asks are asked once.
     fn discover<'a>(&self, request: &message::Request<'a>) -> Early<'a> {
         let (version, id) = (request.version, request.id);
-        if !request.params.is_none_or(|p| is_empty_container(p.get())) {
+        if !request.params.is_none_or(is_empty_container) {
             let error = RpcError::invalid_params("rpc.discover takes no parameters");
             return Early::Now(Some(response::error(version, id, &error)));
         }

@@ -3,12 +3,10 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use ref_cast::{ref_cast_custom, RefCastCustom};
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
-
 use crate::error::RpcError;
 use crate::message::strip_position;
+use ref_cast::{ref_cast_custom, RefCastCustom};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The whole `params` of a call, for methods that take a variable number of
 /// parameters (inject it as `params: &Params`).
@@ -22,28 +20,33 @@ use crate::message::strip_position;
 ///     Ok(params.parse::<Vec<f64>>()?.iter().sum())
 /// }
 /// ```
-#[derive(Debug, RefCastCustom)]
+///
+/// Its text is always valid JSON, read once when the message arrived: only
+/// this crate makes one. To keep it as JSON of your own, parse it into a
+/// `Box<serde_json::value::RawValue>`.
+#[derive(Debug, PartialEq, Eq, RefCastCustom)]
 #[repr(transparent)]
-pub struct Params(RawValue);
+pub struct Params(str);
 
 impl Params {
-    /// The params of a call (crate-private: users receive `&Params` only).
+    /// The params of a call, from text known to be a valid JSON array or
+    /// object (crate-private: users receive `&Params` only).
     #[ref_cast_custom]
-    pub(crate) fn from_raw(raw: &RawValue) -> &Params;
+    pub(crate) fn from_raw(json: &str) -> &Params;
 
     /// The params as received: a JSON array or object, or `[]` when absent.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Decodes the params into any deserializable type; a mismatch is -32602.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, RpcError> {
-        serde_json::from_str(self.0.get()).map_err(|e| RpcError::invalid_params(strip_position(&e.to_string())))
+        serde_json::from_str(&self.0).map_err(|e| RpcError::invalid_params(strip_position(&e.to_string())))
     }
 
     /// True when the params are positional (an array).
     pub fn is_positional(&self) -> bool {
-        self.0.get().starts_with('[')
+        self.0.starts_with('[')
     }
 }
 
@@ -52,7 +55,7 @@ impl Params {
 pub trait FromParams: Sized {
     /// Decodes `params`. `names` are the parameter names, in order; `strict`
     /// refuses parameters that match no name or position.
-    fn from_params(params: Option<&RawValue>, names: &[&str], strict: bool) -> Result<Self, RpcError>;
+    fn from_params(params: Option<&Params>, names: &[&str], strict: bool) -> Result<Self, RpcError>;
 }
 
 /// The decoding state of one tuple: a slot per parameter.
@@ -92,14 +95,59 @@ fn missing<T: DeserializeOwned>(name: &str) -> Result<T, RpcError> {
 }
 
 /// Records which parameter a decoding error belongs to.
-struct ParamsVisitor<'n, S> {
+struct ParamsVisitor<'v, 'n, S> {
     names: &'n [&'n str],
     strict: bool,
-    failed_at: &'n mut Option<String>,
+    failed_at: &'v mut Option<&'n str>,
     _slots: PhantomData<S>,
 }
 
-impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
+/// A member name of named params: the index of the parameter it names, or
+/// the name itself when it names none (for the error). Borrowed from the
+/// input unless it holds escapes.
+enum Key<'de> {
+    Known(usize),
+    Unknown(std::borrow::Cow<'de, str>),
+}
+
+/// Reads a [`Key`] against the parameter names.
+struct KeySeed<'n> {
+    names: &'n [&'n str],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Key<'de>, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl KeySeed<'_> {
+    fn position(&self, key: &str) -> Option<usize> {
+        self.names.iter().position(|name| *name == key)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a parameter name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
+        Ok(self.position(key).map_or(Key::Unknown(key.into()), Key::Known))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
+        Ok(self
+            .position(key)
+            .map_or_else(|| Key::Unknown(key.to_owned().into()), Key::Known))
+    }
+}
+
+impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, '_, S> {
     type Value = S;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +157,7 @@ impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<S, A::Error> {
         let mut slots = S::empty();
         for (index, name) in self.names.iter().enumerate().take(S::LEN) {
-            *self.failed_at = Some((*name).to_owned());
+            *self.failed_at = Some(name);
             if !slots.fill_next(index, &mut seq)? {
                 *self.failed_at = None;
                 return Ok(slots);
@@ -133,20 +181,21 @@ impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S, A::Error> {
         let mut slots = S::empty();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match self.names.iter().position(|n| *n == key) {
-                Some(index) if slots.is_filled(index) => {
-                    return Err(de::Error::custom(format_args!("duplicate parameter `{key}`")));
+        while let Some(key) = map.next_key_seed(KeySeed { names: self.names })? {
+            match key {
+                Key::Known(index) if slots.is_filled(index) => {
+                    let name = self.names[index];
+                    return Err(de::Error::custom(format_args!("duplicate parameter `{name}`")));
                 }
-                Some(index) => {
-                    *self.failed_at = Some(key.into_owned());
+                Key::Known(index) => {
+                    *self.failed_at = Some(self.names[index]);
                     slots.fill_value(index, &mut map)?;
                     *self.failed_at = None;
                 }
-                None if self.strict => {
+                Key::Unknown(key) if self.strict => {
                     return Err(de::Error::custom(format_args!("unexpected parameter `{key}`")));
                 }
-                None => {
+                Key::Unknown(_) => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
             }
@@ -155,7 +204,7 @@ impl<'de, S: Slots> Visitor<'de> for ParamsVisitor<'_, S> {
     }
 }
 
-impl<'de, S: Slots> DeserializeSeed<'de> for ParamsVisitor<'_, S> {
+impl<'de, S: Slots> DeserializeSeed<'de> for ParamsVisitor<'_, '_, S> {
     type Value = S;
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S, D::Error> {
@@ -163,7 +212,7 @@ impl<'de, S: Slots> DeserializeSeed<'de> for ParamsVisitor<'_, S> {
     }
 }
 
-fn decode<S: Slots>(params: Option<&RawValue>, names: &[&str], strict: bool) -> Result<S::Output, RpcError> {
+fn decode<S: Slots>(params: Option<&Params>, names: &[&str], strict: bool) -> Result<S::Output, RpcError> {
     let slots = match params {
         None => S::empty(),
         Some(raw) => {
@@ -240,7 +289,7 @@ macro_rules! impl_from_params {
         }
 
         impl<$($T: DeserializeOwned),*> FromParams for ($($T,)*) {
-            fn from_params(params: Option<&RawValue>, names: &[&str], strict: bool) -> Result<Self, RpcError> {
+            fn from_params(params: Option<&Params>, names: &[&str], strict: bool) -> Result<Self, RpcError> {
                 debug_assert_eq!(names.len(), $len, "one name per parameter");
                 decode::<($(Option<$T>,)*)>(params, names, strict)
             }
@@ -270,13 +319,8 @@ impl_from_params!(16; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11
 mod tests {
     use super::*;
 
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_owned()).unwrap()
-    }
-
     fn decode2(params: &str, strict: bool) -> Result<(i64, Option<i64>), RpcError> {
-        let p = raw(params);
-        <(i64, Option<i64>)>::from_params(Some(&p), &["a", "b"], strict)
+        <(i64, Option<i64>)>::from_params(Some(Params::from_raw(params)), &["a", "b"], strict)
     }
 
     #[test]
@@ -286,6 +330,8 @@ mod tests {
         assert_eq!(decode2(r#"{"b": 2, "a": 1}"#, true), Ok((1, Some(2))));
         assert_eq!(decode2(r#"{"a": 1}"#, true), Ok((1, None)));
         assert_eq!(decode2(r#"{"a": 1, "b": null}"#, true), Ok((1, None)));
+        // A name written with escapes is the same name.
+        assert_eq!(decode2(r#"{"\u0062": 2, "a": 1}"#, true), Ok((1, Some(2))));
     }
 
     #[test]
@@ -307,15 +353,23 @@ mod tests {
             "parameter `b`: invalid type: floating point `1.5`, expected i64"
         );
         assert_eq!(msg(decode2(r#"{"a": 1, "c": 3}"#, true)), "unexpected parameter `c`");
+        assert_eq!(
+            msg(decode2(r#"{"a": 1, "\u0063": 3}"#, true)),
+            "unexpected parameter `c`"
+        );
+        assert_eq!(
+            msg(decode2(r#"{"a": 1, "\u0061": 3}"#, true)),
+            "duplicate parameter `a`"
+        );
         assert_eq!(msg(decode2(r#"{"a": 1, "a": 3}"#, true)), "duplicate parameter `a`");
         assert_eq!(msg(decode2("[1, 2, 3]", true)), "expected at most 2 parameters, got 3");
         assert_eq!(
             msg(decode2("[1, 2, 3, [4], {}]", true)),
             "expected at most 2 parameters, got 5"
         );
-        let one = raw("[1, 2]");
+        let one = Params::from_raw("[1, 2]");
         assert_eq!(
-            msg(<(i64,)>::from_params(Some(&one), &["a"], true)),
+            msg(<(i64,)>::from_params(Some(one), &["a"], true)),
             "expected at most 1 parameter, got 2"
         );
         assert_eq!(msg(<(i64,)>::from_params(None, &["a"], true)), "missing parameter `a`");
@@ -326,10 +380,8 @@ mod tests {
     #[test]
     fn no_params() {
         assert_eq!(<()>::from_params(None, &[], true), Ok(()));
-        let empty = raw("[]");
-        assert_eq!(<()>::from_params(Some(&empty), &[], true), Ok(()));
-        let one = raw("[1]");
-        assert!(<()>::from_params(Some(&one), &[], true).is_err());
+        assert_eq!(<()>::from_params(Some(Params::from_raw("[]")), &[], true), Ok(()));
+        assert!(<()>::from_params(Some(Params::from_raw("[1]")), &[], true).is_err());
         assert_eq!(<(Option<u8>,)>::from_params(None, &["x"], true), Ok((None,)));
         assert!(<(u8,)>::from_params(None, &["x"], true).is_err());
     }

@@ -70,7 +70,7 @@ fn member(entry: Entry<'_>) -> Member {
             version: request.version,
             id: request.id.map(str::to_owned),
             method: request.method.into_owned(),
-            params: request.params.map(|p| p.get().to_owned()),
+            params: request.params.map(str::to_owned),
         },
         Entry::Invalid { version, id, error } => Member::Invalid {
             version,

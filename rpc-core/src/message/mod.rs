@@ -49,7 +49,8 @@ pub(crate) struct Request<'a> {
     /// received (may be `null`): a string, or a number a 64-bit float can hold.
     pub id: Option<&'a str>,
     pub method: Cow<'a, str>,
-    pub params: Option<&'a RawValue>,
+    /// The JSON text of `params`, an array or an object, known to be valid.
+    pub params: Option<&'a str>,
 }
 
 /// One member of a message: a request, or the error answer an invalid one gets.
@@ -78,7 +79,7 @@ pub(crate) enum Message<'a> {
 struct Members<'a> {
     jsonrpc: Option<&'a str>,
     method: Option<&'a str>,
-    params: Option<&'a RawValue>,
+    params: Option<&'a str>,
     id: Option<&'a str>,
 }
 
@@ -162,12 +163,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                 Key::Jsonrpc => (&mut members.jsonrpc, "jsonrpc"),
                 Key::Method => (&mut members.method, "method"),
                 Key::Id => (&mut members.id, "id"),
-                Key::Params => {
-                    if members.params.replace(map.next_value()?).is_some() {
-                        duplicate = Some("params");
-                    }
-                    continue;
-                }
+                Key::Params => (&mut members.params, "params"),
                 Key::Other => {
                     map.next_value::<&'de RawValue>()?;
                     continue;
@@ -342,8 +338,8 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
         _ => return invalid("\"method\" must be a string"),
     };
     let params = match members.params {
-        Some(p) if matches!(first_byte(p.get()), b'[' | b'{') => Some(p),
-        Some(p) if version == Version::V1 && p.get() == "null" => None,
+        Some(p) if matches!(first_byte(p), b'[' | b'{') => Some(p),
+        Some(p) if version == Version::V1 && p == "null" => None,
         Some(_) => return invalid("\"params\" must be an array or an object"),
         None => None,
     };
@@ -376,7 +372,7 @@ fn fits_a_float(id: &str) -> bool {
         return true;
     }
     // Without an exponent, 308 digits stay below f64::MAX (about 1.8e308).
-    if id.len() <= 308 && !id.contains(['e', 'E']) {
+    if id.len() <= 308 && !id.bytes().any(|b| matches!(b, b'e' | b'E')) {
         return true;
     }
     // JSON's number grammar is a subset of Rust's float syntax.

@@ -2,23 +2,22 @@
 //! and string values hold no escapes, and whose `params`, when present, is an
 //! array or an object.
 //!
-//! Scalars are scanned here byte by byte; arrays and objects are handed to
-//! serde_json, which validates them and marks their end. Anything unusual (an
-//! escape, a repeated member, a member that is not an object in a batch,
-//! trailing text, invalid JSON, nesting past the limit) gives `None`, and the
-//! caller reads the message with serde_json instead, which then decides every
-//! case. So this path only ever accepts valid JSON no deeper than the limit,
-//! and reads it as serde_json would.
-//!
-//! The nesting limit is checked here, on each array or object value only
-//! (the scanner's own levels are known), so the usual request, whose
-//! `params` is shorter than the limit, is never walked for it.
-
-use serde::Deserialize;
-use serde_json::value::RawValue;
+//! Every byte is judged here, by JSON's grammar, once: the values of arrays
+//! and objects (a `params`) are validated as they are walked, their strings
+//! eight bytes at a time, and kept as their text for the method to decode.
+//! Anything unusual (an escape in a member name or a top-level string, a
+//! repeated member, a member that is not an object in a batch, trailing
+//! text, invalid JSON, nesting past the limit) gives `None`, and the caller
+//! reads the message with serde_json instead, which then decides every case.
+//! So this path only ever accepts valid JSON no deeper than the limit, and
+//! reads it as serde_json would (a property test here and the `differential`
+//! fuzz target compare the two).
 
 use super::{Members, Object};
-use crate::limits::nests_deeper_than;
+
+/// The deepest the scanner follows an array or object value (one bit per
+/// level); a deeper one, allowed by a raised limit, is left to serde_json.
+const SCANNED_DEPTH: usize = u128::BITS as usize;
 
 /// The members of `text` when it is one object of the usual shape, nesting
 /// at most `max_depth` levels (the object itself is level 1).
@@ -54,6 +53,15 @@ pub(super) fn batch(text: &str, max_depth: usize) -> Option<Vec<Object<'_>>> {
     cursor.at_end().then_some(objects)
 }
 
+/// A member name of a request object.
+enum Name {
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    Other,
+}
+
 /// A position in the text being read.
 struct Cursor<'a> {
     text: &'a str,
@@ -64,6 +72,7 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(text: &'a str, value_depth: usize) -> Self {
+        let value_depth = value_depth.min(SCANNED_DEPTH);
         Cursor {
             text,
             at: 0,
@@ -109,28 +118,30 @@ impl<'a> Cursor<'a> {
         }
         loop {
             self.skip_whitespace();
-            let quoted = self.plain_string()?;
+            let name = self.name()?;
             self.skip_whitespace();
             self.eat(b':')?;
             self.skip_whitespace();
-            let name = &quoted[1..quoted.len() - 1];
-            if name == "params" {
-                // Kept as a `RawValue`, for the method to read; only an array
-                // or an object is worth the fast path.
-                if members.params.is_some() || !matches!(self.peek(), Some(b'[' | b'{')) {
-                    return None;
+            let slot = match name {
+                Name::Params => {
+                    // Only an array or an object is worth the fast path.
+                    if members.params.is_some() || !matches!(self.peek(), Some(b'[' | b'{')) {
+                        return None;
+                    }
+                    members.params = Some(self.compound()?);
+                    None
                 }
-                members.params = Some(self.compound()?);
-            } else {
-                let value = self.value()?;
-                let slot = match name {
-                    "jsonrpc" => Some(&mut members.jsonrpc),
-                    "method" => Some(&mut members.method),
-                    "id" => Some(&mut members.id),
-                    _ => None,
-                };
+                Name::Jsonrpc => Some(&mut members.jsonrpc),
+                Name::Method => Some(&mut members.method),
+                Name::Id => Some(&mut members.id),
+                Name::Other => {
+                    self.value()?;
+                    None
+                }
+            };
+            if let Some(slot) = slot {
                 // A repeated member is left to serde_json, which names it.
-                if slot.is_some_and(|slot| slot.replace(value).is_some()) {
+                if slot.replace(self.value()?).is_some() {
                     return None;
                 }
             }
@@ -143,15 +154,45 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Any JSON value, as its text.
+    /// A member name without escapes: one of the four a request has, known
+    /// by its bytes, or any other.
+    fn name(&mut self) -> Option<Name> {
+        let rest = &self.bytes()[self.at..];
+        let is = |quoted: &[u8]| rest.starts_with(quoted);
+        let (name, len) = match rest.get(1) {
+            Some(b'j') if is(b"\"jsonrpc\"") => (Name::Jsonrpc, 9),
+            Some(b'm') if is(b"\"method\"") => (Name::Method, 8),
+            Some(b'p') if is(b"\"params\"") => (Name::Params, 8),
+            Some(b'i') if is(b"\"id\"") => (Name::Id, 4),
+            _ => {
+                self.plain_string()?;
+                return Some(Name::Other);
+            }
+        };
+        self.at += len;
+        Some(name)
+    }
+
+    /// Any JSON value of a request's own members, as its text.
     fn value(&mut self) -> Option<&'a str> {
         match self.peek()? {
             b'"' => self.plain_string(),
+            b'[' | b'{' => self.compound(),
+            _ => {
+                let start = self.at;
+                self.scalar()?;
+                Some(&self.text[start..self.at])
+            }
+        }
+    }
+
+    /// A number, `true`, `false` or `null`.
+    fn scalar(&mut self) -> Option<()> {
+        match self.peek()? {
             b'-' | b'0'..=b'9' => self.number(),
-            b't' => self.literal("true"),
-            b'f' => self.literal("false"),
-            b'n' => self.literal("null"),
-            b'[' | b'{' => self.compound().map(RawValue::get),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
             _ => None,
         }
     }
@@ -160,18 +201,39 @@ impl<'a> Cursor<'a> {
     fn plain_string(&mut self) -> Option<&'a str> {
         let start = self.at;
         self.eat(b'"')?;
-        let rest = &self.bytes()[self.at..];
-        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest[len] != b'"' {
-            return None;
-        }
-        self.at += len + 1;
+        self.at = special_byte(self.bytes(), self.at);
+        self.eat(b'"')?;
         Some(&self.text[start..self.at])
     }
 
+    /// Any string, escapes included, as serde_json's reader accepts it: `\`
+    /// followed by one of `"\/bfnrt`, or by `u` and four hex digits (paired
+    /// surrogates or not: which is valid depends on what the string is
+    /// decoded into, so that is for the method's decoding to say).
+    fn string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            self.at = special_byte(self.bytes(), self.at);
+            match self.next()? {
+                b'"' => return Some(()),
+                b'\\' => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        let hex = self.bytes().get(self.at..self.at + 4)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        self.at += 4;
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-    fn number(&mut self) -> Option<&'a str> {
-        let start = self.at;
+    fn number(&mut self) -> Option<()> {
         let _ = self.eat(b'-');
         match self.next()? {
             b'0' => {}
@@ -192,7 +254,7 @@ impl<'a> Cursor<'a> {
                 return None;
             }
         }
-        Some(&self.text[start..self.at])
+        Some(())
     }
 
     /// Skips decimal digits, returning how many.
@@ -204,35 +266,119 @@ impl<'a> Cursor<'a> {
         self.at - start
     }
 
-    fn literal(&mut self, word: &str) -> Option<&'a str> {
-        let start = self.at;
-        self.text[start..].starts_with(word).then(|| {
-            self.at += word.len();
-            &self.text[start..self.at]
-        })
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.bytes()[self.at..].starts_with(word).then(|| self.at += word.len())
     }
 
-    /// An array or an object no deeper than `value_depth`, validated by
-    /// serde_json, which also finds its end.
-    fn compound(&mut self) -> Option<&'a RawValue> {
-        let rest = &self.text[self.at..];
-        let raw = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_str(rest)).ok()?;
-        if nests_deeper_than(raw.get().as_bytes(), self.value_depth) {
-            return None;
+    /// An array or an object nesting at most `value_depth` levels, validated
+    /// as it is walked, as its text.
+    fn compound(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        self.container(self.value_depth)?;
+        Some(&self.text[start..self.at])
+    }
+
+    /// The array or object the cursor is at, itself and what it holds
+    /// nesting at most `levels` levels (at most `SCANNED_DEPTH`, which bounds
+    /// the recursion).
+    fn container(&mut self, levels: usize) -> Option<()> {
+        let inner = levels.checked_sub(1)?;
+        let is_object = match self.next()? {
+            b'{' => true,
+            b'[' => false,
+            _ => return None,
+        };
+        let close = if is_object { b'}' } else { b']' };
+        self.skip_whitespace();
+        if self.eat(close).is_some() {
+            return Some(());
         }
-        // The value is a slice of `rest`: carry on after its last byte.
-        let end = raw.get().as_ptr() as usize + raw.get().len() - rest.as_ptr() as usize;
-        self.at += end;
-        Some(raw)
+        loop {
+            if is_object {
+                self.member_name()?;
+                self.skip_whitespace();
+            }
+            match self.peek()? {
+                b'[' | b'{' => self.container(inner)?,
+                b'"' => self.string()?,
+                _ => {
+                    self.scalar()?;
+                }
+            }
+            self.skip_whitespace();
+            match self.next()? {
+                b',' => self.skip_whitespace(),
+                byte if byte == close => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// `"name" :` of an object inside a value, escapes allowed.
+    fn member_name(&mut self) -> Option<()> {
+        self.string()?;
+        self.skip_whitespace();
+        self.eat(b':')
     }
 }
 
+/// The bytes a string's fast walk stops at: `"`, `\\` and control characters.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Strings are walked a byte at a time for this many bytes, eight at a time
+/// after: most member names and values end before.
+const SHORT_STRING: usize = 16;
+
+/// The index of the first `"`, `\\` or control character in `bytes` from
+/// `from` on, or the length of `bytes`. Past the first `SHORT_STRING`
+/// bytes, eight at a time, as serde_json's reader does (Mycroft's test for
+/// a zero byte).
+fn special_byte(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    let short = bytes.len().min(from + SHORT_STRING);
+    let mut at = from;
+    while at < short {
+        if SPECIAL[usize::from(bytes[at])] {
+            return at;
+        }
+        at += 1;
+    }
+    let rest = bytes.get(at..).unwrap_or_default();
+    let mut chunks = rest.chunks_exact(8);
+    for (n, chunk) in chunks.by_ref().enumerate() {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let control = word.wrapping_sub(ONES * 0x20) & !word;
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        let found = (control | quote | backslash) & (ONES << 7);
+        if found != 0 {
+            return at + n * 8 + found.trailing_zeros() as usize / 8;
+        }
+    }
+    let tail = chunks.remainder();
+    let found = tail.iter().position(|&b| SPECIAL[usize::from(b)]);
+    at + rest.len() - tail.len() + found.unwrap_or(tail.len())
+}
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
+    use serde_json::value::RawValue;
+
     use super::*;
-    use crate::limits::Limits;
+    use crate::limits::{nests_deeper_than, Limits};
 
     fn single(text: &str) -> Option<Members<'_>> {
         super::single(text, Limits::DEFAULT_MAX_DEPTH)
@@ -244,12 +390,7 @@ mod tests {
 
     /// The members as texts, to compare what both paths read.
     fn view<'a>(members: &Members<'a>) -> [Option<&'a str>; 4] {
-        [
-            members.jsonrpc,
-            members.method,
-            members.params.map(RawValue::get),
-            members.id,
-        ]
+        [members.jsonrpc, members.method, members.params, members.id]
     }
 
     fn by_serde(text: &str) -> Option<[Option<&str>; 4]> {
@@ -284,7 +425,7 @@ mod tests {
             assert_eq!(Some(view(&fast)), by_serde(text), "{text}");
         }
         let params = single(r#"{"params":[1, "]"],"id":7}"#).unwrap();
-        assert_eq!(params.params.map(RawValue::get), Some(r#"[1, "]"]"#));
+        assert_eq!(params.params, Some(r#"[1, "]"]"#));
         assert_eq!(params.id, Some("7"));
     }
 
@@ -397,7 +538,125 @@ mod tests {
         })
     }
 
+    /// Whether the scanner takes `text` whole as an array or object value,
+    /// and whether serde_json does.
+    fn both_read_value(text: &str) -> (bool, bool) {
+        let mut cursor = Cursor::new(text, SCANNED_DEPTH);
+        let ours = cursor.compound().is_some() && {
+            cursor.skip_whitespace();
+            cursor.at_end()
+        };
+        let theirs = serde_json::from_str::<&RawValue>(text).is_ok();
+        (ours, theirs)
+    }
+
+    #[test]
+    fn validates_values_as_serde_json_does() {
+        for text in [
+            r#"[1, -2.5e+3, "a\"b\u00e9\/", true, false, null, {"k": [ ]}, {}]"#,
+            r#"{"lone surrogate": "\ud800", "tab escaped": "\t", "long": "more than eight bytes of text"}"#,
+            r#"["x", "\uD83D\uDE00", "é"]"#,
+        ] {
+            assert_eq!(both_read_value(text), (true, true), "{text}");
+        }
+        for text in [
+            r#"["\x"]"#,
+            r#"["\u12G4"]"#,
+            r#"["\u12"]"#,
+            "[\"tab\there\"]",
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1,}"#,
+            r#"{1:1}"#,
+            r#"[01]"#,
+            r#"[1.]"#,
+            r#"["unclosed]"#,
+            r#"[[1]"#,
+            r#"[1]]"#,
+            r#"{"a":[}]"#,
+        ] {
+            assert_eq!(both_read_value(text), (false, false), "{text}");
+        }
+        let deep = format!("{}1{}", "[".repeat(SCANNED_DEPTH), "]".repeat(SCANNED_DEPTH));
+        assert_eq!(both_read_value(&deep), (true, true));
+        // Deeper is for serde_json alone, whose value reader has no limit.
+        let deeper = format!("[{deep}]");
+        assert_eq!(both_read_value(&deeper), (false, true));
+    }
+
+    #[test]
+    fn finds_the_special_bytes_eight_at_a_time() {
+        let text = "abcdefghijklmnopqrstuvwxyz";
+        for at in 0..text.len() {
+            for special in [b'"', b'\\', b'\n', 0x1f] {
+                let mut bytes = text.as_bytes().to_vec();
+                bytes[at] = special;
+                for from in 0..=at {
+                    assert_eq!(special_byte(&bytes, from), at, "{bytes:?} from {from}");
+                }
+                assert_eq!(special_byte(&bytes, at + 1), text.len());
+            }
+        }
+        assert_eq!(special_byte("é ~\x7f".as_bytes(), 0), 5);
+    }
+
+    /// A valid JSON value, arrays and objects nesting a few levels, with
+    /// whitespace around its pieces.
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop::sample::select(vec![
+            "1",
+            "-0",
+            "2.50",
+            "-4e-2",
+            "3E+7",
+            "true",
+            "false",
+            "null",
+            "\"\"",
+            "\"plain\"",
+            "\"é and more than eight bytes\"",
+            "\"\\n\\\"\\\\\\/\\u00e9\"",
+            "\"\\ud800\"",
+        ])
+        .prop_map(str::to_owned);
+        let space = prop::sample::select(vec!["", " ", "\n\t"]);
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            let space = space.clone();
+            prop_oneof![
+                (prop::collection::vec(inner.clone(), 0..6), space.clone())
+                    .prop_map(|(values, s)| format!("[{s}{}{s}]", values.join(&format!("{s},{s}")))),
+                (prop::collection::vec(inner, 0..6), space).prop_map(|(values, s)| {
+                    let members: Vec<String> = values
+                        .iter()
+                        .enumerate()
+                        .map(|(n, value)| format!("{s}\"k{n}\"{s}:{s}{value}"))
+                        .collect();
+                    format!("{{{}{s}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
     proptest! {
+        /// The scanner's reading of an array or object value, valid or cut or
+        /// changed at one byte, agrees with serde_json's.
+        #[test]
+        fn agrees_with_serde_json_on_values(value in json_value(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let text = format!("[{value}]");
+            prop_assert_eq!(both_read_value(&text), (true, true), "{}", text);
+            let at = cut.index(text.len() + 1);
+            let mut changed = text.as_bytes().to_vec();
+            if byte.is_ascii() && at < changed.len() {
+                changed[at] = byte;
+            } else {
+                changed.truncate(at);
+            }
+            if let Ok(changed) = String::from_utf8(changed) {
+                let (ours, theirs) = both_read_value(&changed);
+                prop_assert_eq!(ours, theirs, "{}", changed);
+            }
+        }
+
         /// Whatever the fast path reads, serde_json reads the same way, and
         /// it reads nothing nesting past the limit.
         #[test]

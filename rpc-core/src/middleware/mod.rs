@@ -81,11 +81,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::value::RawValue;
-
 use crate::connection::Connection;
 use crate::error::RpcError;
 use crate::message::Version;
+use crate::params::Params;
 use crate::response::Encoded;
 use crate::scope::{Scope, Transport};
 
@@ -191,7 +190,7 @@ pub struct CallInfo<'a> {
     pub(crate) registered: Option<&'static str>,
     pub(crate) version: Version,
     pub(crate) id: Option<&'a str>,
-    pub(crate) params: Option<&'a RawValue>,
+    pub(crate) params: Option<&'a Params>,
 }
 
 impl<'a> CallInfo<'a> {
@@ -224,8 +223,9 @@ impl<'a> CallInfo<'a> {
         self.version
     }
 
-    /// The params' JSON text, undecoded; `None` when the request has none.
-    pub fn params(&self) -> Option<&'a RawValue> {
+    /// The params, undecoded (their JSON text is [`Params::get`]); `None`
+    /// when the request has none.
+    pub fn params(&self) -> Option<&'a Params> {
         self.params
     }
 

@@ -14,6 +14,7 @@ use crate::dispatch::{call_now, within, Answer, Dispatcher, Early};
 use crate::error::RpcError;
 use crate::handler::Invoked;
 use crate::message::{Entry, Message, Version};
+use crate::params::Params;
 use crate::registry::MethodEntry;
 use crate::response::{self, BatchReply, Encoded, Reply};
 use crate::trace::CallTrace;
@@ -117,7 +118,7 @@ impl Dispatcher {
             registered,
             version: request.version,
             id: request.id,
-            params: request.params,
+            params: request.params.map(Params::from_raw),
         })
     }
 
