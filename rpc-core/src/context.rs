@@ -92,6 +92,9 @@ pub(crate) struct Call<'a> {
     /// The id's JSON text as received; `None` for a notification.
     pub id: Option<&'a str>,
     pub params: Option<&'a Params>,
+    /// The call is a member of a batch of sync calls, whose answers are
+    /// copied into one array as they come.
+    pub in_batch: bool,
 }
 
 impl<'a> Call<'a> {
@@ -123,6 +126,10 @@ impl<C> RpcContext<C> {
 
     pub(crate) fn params_raw(&self) -> Option<&Params> {
         self.call.params
+    }
+
+    pub(crate) fn in_batch(&self) -> bool {
+        self.call.in_batch
     }
 
     pub(crate) fn param_names(&self) -> &'static [&'static str] {

@@ -216,7 +216,8 @@ impl Dispatcher {
             for early in discovers {
                 out.extend(self.early_now(connection, early));
             }
-            for (method, call) in &calls {
+            for (method, call) in &mut calls {
+                call.in_batch = true;
                 if let Err(refused) = self.admit_now(method, call) {
                     out.extend(refused);
                     continue;
@@ -301,6 +302,7 @@ impl Dispatcher {
             version: request.version,
             id: request.id,
             params: request.params.map(Params::from_raw),
+            in_batch: false,
         };
         Ok((method, call))
     }
@@ -378,6 +380,7 @@ impl Dispatcher {
             version,
             id,
             params: None,
+            in_batch: false,
         }
     }
 

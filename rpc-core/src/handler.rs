@@ -57,7 +57,10 @@ fn respond<T: Serialize>(cx: &RpcContext, outcome: Result<T, RpcError>) -> Optio
     Some(match outcome {
         Ok(value) => {
             let size_hint = cx.params_raw().map_or(0, |p| p.get().len());
-            response::success(cx.version(), id, &value, size_hint)
+            match cx.in_batch() {
+                true => response::batch_success(cx.version(), id, &value, size_hint),
+                false => response::success(cx.version(), id, &value, size_hint),
+            }
         }
         Err(e) => response::error(cx.version(), id, &e),
     })

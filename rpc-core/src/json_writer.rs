@@ -80,6 +80,18 @@ impl JsonBuf {
         self.0.get(index).copied()
     }
 
+    /// How many bytes it holds room for.
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
+    /// Empties it, keeping its room.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
     /// The length in bytes.
     #[inline]
     pub(crate) fn len(&self) -> usize {

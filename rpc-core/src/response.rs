@@ -1,6 +1,8 @@
 //! Writing responses: each envelope is written straight into one buffer, and
 //! the id is copied back as the exact bytes received.
 
+use std::cell::Cell;
+
 use serde::Serialize;
 
 use crate::error::{RpcError, INVALID_REQUEST, METHOD_NOT_FOUND};
@@ -39,6 +41,35 @@ impl Encoded {
     }
 }
 
+thread_local! {
+    /// A batch member's answer buffer, kept once its text is copied into the
+    /// batch's array, for the next answer written on this thread: a batch of
+    /// sync methods then writes every member into one buffer.
+    static SPARE: Cell<Option<JsonBuf>> = const { Cell::new(None) };
+}
+
+/// The largest buffer [`SPARE`] keeps (one per thread).
+const SPARE_CAPACITY: usize = 4096;
+
+/// An empty buffer with room for `capacity` bytes: the spare one if it is
+/// large enough.
+fn spare_buffer(capacity: usize) -> JsonBuf {
+    match SPARE.take() {
+        Some(mut spare) if spare.capacity() >= capacity => {
+            spare.clear();
+            spare
+        }
+        _ => JsonBuf::with_capacity(capacity),
+    }
+}
+
+/// Keeps `body`, whose text was copied elsewhere, as the spare buffer.
+fn recycle(body: JsonBuf) {
+    if body.capacity() <= SPARE_CAPACITY {
+        SPARE.set(Some(body));
+    }
+}
+
 /// The id's JSON text as received, or `null`.
 fn id_text(id: Option<&str>) -> &str {
     id.unwrap_or("null")
@@ -56,7 +87,22 @@ pub(crate) fn success<T: Serialize + ?Sized>(
     size_hint: usize,
 ) -> Encoded {
     let id = id_text(id);
-    let mut body = JsonBuf::with_capacity(48 + id.len() + size_hint);
+    success_in(JsonBuf::with_capacity(48 + id.len() + size_hint), version, id, result)
+}
+
+/// [`success`] for a member of a batch, written into the spare buffer that
+/// the batch's previous answer left.
+pub(crate) fn batch_success<T: Serialize + ?Sized>(
+    version: Version,
+    id: Option<&str>,
+    result: &T,
+    size_hint: usize,
+) -> Encoded {
+    let id = id_text(id);
+    success_in(spare_buffer(48 + id.len() + size_hint), version, id, result)
+}
+
+fn success_in<T: Serialize + ?Sized>(mut body: JsonBuf, version: Version, id: &str, result: &T) -> Encoded {
     body.push_str(match version {
         Version::V2 => r#"{"jsonrpc":"2.0","result":"#,
         Version::V1 => r#"{"result":"#,
@@ -193,6 +239,7 @@ impl BatchReply {
         if let Some(answer) = answer {
             self.body.push_ascii(if self.body.is_empty() { b'[' } else { b',' });
             self.body.push_json(&answer.body);
+            recycle(answer.body);
         }
     }
 
@@ -229,6 +276,22 @@ mod tests {
             br#"{"result":null,"error":{"code":-1,"message":"no"},"id":null}"#
         );
         assert_eq!(err.error_code, Some(-1));
+    }
+
+    #[test]
+    fn a_batch_member_is_written_whole_into_the_previous_ones_buffer() {
+        let mut batch = BatchReply::with_capacity(2);
+        let first = batch_success(Version::V2, Some("1"), "a longer first answer", 0);
+        let first_buffer = first.body().as_ptr();
+        batch.extend(Some(first));
+        let second = batch_success(Version::V1, Some("2"), &7, 0);
+        assert_eq!(second.body(), br#"{"result":7,"error":null,"id":2}"#);
+        assert_eq!(second.body().as_ptr(), first_buffer, "the spare buffer is reused");
+        batch.extend(Some(second));
+        assert_eq!(
+            batch.finish().unwrap().body(),
+            br#"[{"jsonrpc":"2.0","result":"a longer first answer","id":1},{"result":7,"error":null,"id":2}]"#
+        );
     }
 
     #[test]
