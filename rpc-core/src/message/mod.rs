@@ -81,6 +81,8 @@ struct Members<'a> {
     method: Option<&'a str>,
     params: Option<&'a str>,
     id: Option<&'a str>,
+    /// Set by the scanner: no string among the members holds an escape.
+    unescaped: bool,
 }
 
 /// One message or batch member as read: the members of an object, or why
@@ -236,8 +238,8 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
     if reader == Reader::ScannerFirst {
         match first {
             Some(b'[') => {
-                if let Some(members) = scan::batch(text, limits.depth()) {
-                    return batch(members, limits);
+                if let Some(entries) = scan::batch(text, limits.depth(), |m| entry(Object::Members(m), true)) {
+                    return batch(entries, limits);
                 }
             }
             Some(b'{') => {
@@ -255,7 +257,10 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
         )));
     }
     match first {
-        Some(b'[') => batch(read_batch(text).map_err(|_| RpcError::parse_error())?, limits),
+        Some(b'[') => {
+            let members = read_batch(text).map_err(|_| RpcError::parse_error())?;
+            batch(members.into_iter().map(|m| entry(m, true)).collect(), limits)
+        }
         Some(b'{') => {
             let object = serde_json::from_str(text).map_err(|_| RpcError::parse_error())?;
             Ok(Message::Single(entry(object, false)))
@@ -268,19 +273,19 @@ fn parse_str_by<'a>(text: &'a str, limits: &Limits, reader: Reader) -> Result<Me
     }
 }
 
-/// A batch of `members`, or the error an empty or oversized one gets.
-fn batch<'a>(members: Vec<Object<'a>>, limits: &Limits) -> Result<Message<'a>, RpcError> {
-    if members.is_empty() {
+/// A batch of `entries`, or the error an empty or oversized one gets.
+fn batch<'a>(entries: Vec<Entry<'a>>, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    if entries.is_empty() {
         return Err(RpcError::invalid_request("empty batch"));
     }
-    if members.len() > limits.batch_len() {
+    if entries.len() > limits.batch_len() {
         return Err(RpcError::invalid_request(format!(
             "batch of {} exceeds the limit of {} members",
-            members.len(),
+            entries.len(),
             limits.batch_len()
         )));
     }
-    Ok(Message::Batch(members.into_iter().map(|m| entry(m, true)).collect()))
+    Ok(Message::Batch(entries))
 }
 
 /// A batch's members, each read by [`Object::read`].
@@ -333,9 +338,15 @@ fn entry(object: Object<'_>, in_batch: bool) -> Entry<'_> {
         id: id.or(members.id),
         error: RpcError::invalid_request(reason),
     };
-    let method = match members.method.map(decode_str) {
-        Some(Some(method)) => method,
-        _ => return invalid("\"method\" must be a string"),
+    let method = match members.method {
+        // The scanner's strings are what lies between their quotes.
+        Some(method) if members.unescaped && method.len() >= 2 && method.starts_with('"') => {
+            Cow::Borrowed(&method[1..method.len() - 1])
+        }
+        method => match method.map(decode_str) {
+            Some(Some(method)) => method,
+            _ => return invalid("\"method\" must be a string"),
+        },
     };
     let params = match members.params {
         Some(p) if matches!(first_byte(p), b'[' | b'{') => Some(p),

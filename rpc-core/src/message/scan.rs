@@ -13,7 +13,7 @@
 //! reads it as serde_json would (a property test here and the `differential`
 //! fuzz target compare the two).
 
-use super::{Members, Object};
+use super::Members;
 
 /// The deepest the scanner follows an array or object value (one bit per
 /// level); a deeper one, allowed by a raised limit, is left to serde_json.
@@ -29,9 +29,10 @@ pub(super) fn single(text: &str, max_depth: usize) -> Option<Members<'_>> {
     cursor.at_end().then_some(members)
 }
 
-/// The members of each object in `text` when it is an array of such objects,
-/// nesting at most `max_depth` levels (the array is level 1, its objects 2).
-pub(super) fn batch(text: &str, max_depth: usize) -> Option<Vec<Object<'_>>> {
+/// What `each` makes of the members of each object in `text`, when it is an
+/// array of such objects nesting at most `max_depth` levels (the array is
+/// level 1, its objects 2).
+pub(super) fn batch<'a, T>(text: &'a str, max_depth: usize, mut each: impl FnMut(Members<'a>) -> T) -> Option<Vec<T>> {
     let mut cursor = Cursor::new(text, max_depth.checked_sub(2)?);
     cursor.skip_whitespace();
     cursor.eat(b'[')?;
@@ -40,7 +41,7 @@ pub(super) fn batch(text: &str, max_depth: usize) -> Option<Vec<Object<'_>>> {
     if cursor.eat(b']').is_none() {
         loop {
             cursor.skip_whitespace();
-            objects.push(Object::Members(cursor.object()?));
+            objects.push(each(cursor.object()?));
             cursor.skip_whitespace();
             match cursor.next()? {
                 b',' => continue,
@@ -111,7 +112,10 @@ impl<'a> Cursor<'a> {
     /// `{ "name": value, ... }`, keeping the members a request cares about.
     fn object(&mut self) -> Option<Members<'a>> {
         self.eat(b'{')?;
-        let mut members = Members::default();
+        let mut members = Members {
+            unescaped: true,
+            ..Members::default()
+        };
         self.skip_whitespace();
         if self.eat(b'}').is_some() {
             return Some(members);
@@ -129,6 +133,11 @@ impl<'a> Cursor<'a> {
                         return None;
                     }
                     members.params = Some(self.compound()?);
+                    None
+                }
+                Name::Jsonrpc if self.bytes()[self.at..].starts_with(b"\"2.0\"") && members.jsonrpc.is_none() => {
+                    members.jsonrpc = Some(&self.text[self.at..self.at + 5]);
+                    self.at += 5;
                     None
                 }
                 Name::Jsonrpc => Some(&mut members.jsonrpc),
@@ -379,13 +388,14 @@ mod tests {
 
     use super::*;
     use crate::limits::{nests_deeper_than, Limits};
+    use crate::message::Object;
 
     fn single(text: &str) -> Option<Members<'_>> {
         super::single(text, Limits::DEFAULT_MAX_DEPTH)
     }
 
     fn batch(text: &str) -> Option<Vec<Object<'_>>> {
-        super::batch(text, Limits::DEFAULT_MAX_DEPTH)
+        super::batch(text, Limits::DEFAULT_MAX_DEPTH, Object::Members)
     }
 
     /// The members as texts, to compare what both paths read.
@@ -462,9 +472,9 @@ mod tests {
         assert!(super::single("{}", 1).is_some());
         assert!(super::single("{}", 0).is_none());
         let batched = format!("[{text}]");
-        assert!(super::batch(&batched, 4).is_some());
-        assert!(super::batch(&batched, 3).is_none());
-        assert!(super::batch("[{}]", 1).is_none());
+        assert!(super::batch(&batched, 4, Object::Members).is_some());
+        assert!(super::batch(&batched, 3, Object::Members).is_none());
+        assert!(super::batch("[{}]", 1, Object::Members).is_none());
     }
 
     /// Pieces a request is made of, valid and not.
@@ -665,7 +675,7 @@ mod tests {
             if super::single(&text, depth).is_some() {
                 prop_assert!(!nests_deeper_than(text.as_bytes(), depth), "{} at {}", text, depth);
             }
-            if super::batch(&format!("[{text}]"), depth).is_some() {
+            if super::batch(&format!("[{text}]"), depth, Object::Members).is_some() {
                 prop_assert!(!nests_deeper_than(format!("[{text}]").as_bytes(), depth), "[{}] at {}", text, depth);
             }
             if let Some(fast) = single(&text) {
