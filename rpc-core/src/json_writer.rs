@@ -166,7 +166,7 @@ fn needs_escape(byte: u8) -> bool {
 /// Whole blocks are tested with a branch-free fold, which the compiler turns
 /// into vector compares; only a block that holds a match is searched byte by
 /// byte.
-fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
     const BLOCK: usize = 64;
     let rest = &bytes[from..];
     let mut blocks = rest.chunks_exact(BLOCK);

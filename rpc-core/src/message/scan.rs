@@ -14,6 +14,7 @@
 //! fuzz target compare the two).
 
 use super::Members;
+use crate::json_writer::find_escape;
 
 /// The deepest the scanner follows an array or object value (one bit per
 /// level); a deeper one, allowed by a raised limit, is left to serde_json.
@@ -344,16 +345,15 @@ static SPECIAL: [bool; 256] = {
     table
 };
 
-/// Strings are walked a byte at a time for this many bytes, eight at a time
+/// Strings are walked a byte at a time for this many bytes, 64 at a time
 /// after: most member names and values end before.
 const SHORT_STRING: usize = 16;
 
 /// The index of the first `"`, `\\` or control character in `bytes` from
-/// `from` on, or the length of `bytes`. Past the first `SHORT_STRING`
-/// bytes, eight at a time, as serde_json's reader does (Mycroft's test for
-/// a zero byte).
+/// `from` on, or the length of `bytes`: the bytes a JSON writer escapes.
+/// Past the first `SHORT_STRING` bytes, 64 at a time, as the writer looks
+/// for them.
 fn special_byte(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = u64::MAX / 255;
     let short = bytes.len().min(from + SHORT_STRING);
     let mut at = from;
     while at < short {
@@ -362,24 +362,9 @@ fn special_byte(bytes: &[u8], from: usize) -> usize {
         }
         at += 1;
     }
-    let rest = bytes.get(at..).unwrap_or_default();
-    let mut chunks = rest.chunks_exact(8);
-    for (n, chunk) in chunks.by_ref().enumerate() {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let quote = quote.wrapping_sub(ONES) & !quote;
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        let backslash = backslash.wrapping_sub(ONES) & !backslash;
-        let found = (control | quote | backslash) & (ONES << 7);
-        if found != 0 {
-            return at + n * 8 + found.trailing_zeros() as usize / 8;
-        }
-    }
-    let tail = chunks.remainder();
-    let found = tail.iter().position(|&b| SPECIAL[usize::from(b)]);
-    at + rest.len() - tail.len() + found.unwrap_or(tail.len())
+    find_escape(bytes, at).unwrap_or(bytes.len())
 }
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -595,13 +580,17 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_special_bytes_eight_at_a_time() {
-        let text = "abcdefghijklmnopqrstuvwxyz";
+    fn finds_the_special_bytes_short_and_long() {
+        // Long enough for the byte walk, two 64-byte blocks and a remainder.
+        let text = "abcdefghijklmnopqrstuvwxyz é~\x7f".repeat(6);
         for at in 0..text.len() {
             for special in [b'"', b'\\', b'\n', 0x1f] {
                 let mut bytes = text.as_bytes().to_vec();
                 bytes[at] = special;
-                for from in 0..=at {
+                for from in [0, 1, at / 2, at.saturating_sub(1), at]
+                    .into_iter()
+                    .filter(|&from| from <= at)
+                {
                     assert_eq!(special_byte(&bytes, from), at, "{bytes:?} from {from}");
                 }
                 assert_eq!(special_byte(&bytes, at + 1), text.len());
