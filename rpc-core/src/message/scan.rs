@@ -599,6 +599,19 @@ mod tests {
         assert_eq!(special_byte("é ~\x7f".as_bytes(), 0), 5);
     }
 
+    /// `text` with the byte at `cut` replaced by `byte` when that is ASCII,
+    /// else cut short there.
+    fn changed_at(text: &str, cut: prop::sample::Index, byte: u8) -> Vec<u8> {
+        let at = cut.index(text.len() + 1);
+        let mut changed = text.as_bytes().to_vec();
+        if byte.is_ascii() && at < changed.len() {
+            changed[at] = byte;
+        } else {
+            changed.truncate(at);
+        }
+        changed
+    }
+
     /// A valid JSON value, arrays and objects nesting a few levels, with
     /// whitespace around its pieces.
     fn json_value() -> impl Strategy<Value = String> {
@@ -643,14 +656,7 @@ mod tests {
         fn agrees_with_serde_json_on_values(value in json_value(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
             let text = format!("[{value}]");
             prop_assert_eq!(both_read_value(&text), (true, true), "{}", text);
-            let at = cut.index(text.len() + 1);
-            let mut changed = text.as_bytes().to_vec();
-            if byte.is_ascii() && at < changed.len() {
-                changed[at] = byte;
-            } else {
-                changed.truncate(at);
-            }
-            if let Ok(changed) = String::from_utf8(changed) {
+            if let Ok(changed) = String::from_utf8(changed_at(&text, cut, byte)) {
                 let (ours, theirs) = both_read_value(&changed);
                 prop_assert_eq!(ours, theirs, "{}", changed);
             }
@@ -684,14 +690,7 @@ mod tests {
             if let Some(fast) = &fast {
                 prop_assert_eq!(Some(view(fast)), by_serde(&text), "{}", text);
             }
-            let at = cut.index(text.len() + 1);
-            let mut changed = text.as_bytes().to_vec();
-            if byte.is_ascii() && at < changed.len() {
-                changed[at] = byte;
-            } else {
-                changed.truncate(at);
-            }
-            let changed = String::from_utf8(changed).unwrap();
+            let changed = String::from_utf8(changed_at(&text, cut, byte)).unwrap();
             if let Some(fast) = single(&changed) {
                 prop_assert_eq!(Some(view(&fast)), by_serde(&changed), "{}", changed);
             }
