@@ -208,6 +208,46 @@ async fn body_limit_answers_413_and_the_server_goes_on() {
     server.shutdown().await.unwrap();
 }
 
+/// POSTs `chunks` as a chunked body (no Content-Length), one frame each.
+async fn post_chunked(server: &ServerHandle, chunks: Vec<String>) -> Answer {
+    type Chunk = Result<hyper::body::Frame<Bytes>, std::convert::Infallible>;
+    let frames: Vec<Chunk> = chunks
+        .into_iter()
+        .map(|chunk| Ok(hyper::body::Frame::data(Bytes::from(chunk))))
+        .collect();
+    let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let request = http::Request::post(format!("http://{}/rpc/", server.local_addr()))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    let response = client.request(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer { status, headers, body }
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_read_whole_and_held_to_the_limit() {
+    let limits = channels_rpc::Limits::default().max_message_size(1024);
+    let server = start(ServerConfig::builder().limits(limits).build().unwrap()).await;
+    let text = "y".repeat(300);
+    let request = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{text}"],"id":7}}"#);
+    let (first, rest) = request.split_at(100);
+    let (second, third) = rest.split_at(150);
+    let joined = post_chunked(&server, vec![first.into(), second.into(), third.into()]).await;
+    assert_eq!(joined.status, 200);
+    assert_eq!(joined.json(), json!({"jsonrpc": "2.0", "result": text, "id": 7}));
+    // Four chunks of 400 bytes: no length declared, so only the reading
+    // finds the body too large.
+    let over = post_chunked(&server, vec!["x".repeat(400); 4]).await;
+    assert_eq!(over.status, 413);
+    let small = post(&server, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+    assert_eq!(small.json()["result"], "pong");
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn scope_carries_path_query_headers_cookies_and_peer() {
     let server = start(ServerConfig::default()).await;
