@@ -511,3 +511,53 @@ async fn escaped_method_names_are_decoded() {
         .unwrap();
     assert_eq!(r["error"]["code"], -32601, "\\/ decodes to /: no such method");
 }
+
+/// Serves `tick` both as a method and as a notification handler.
+#[derive(Consumer, Default)]
+struct Ticking;
+
+static TICK_CALLS: AtomicUsize = AtomicUsize::new(0);
+static TICK_NOTIFICATIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[rpc_method("tick", consumer = Ticking)]
+fn tick_call(n: u32) -> u32 {
+    TICK_CALLS.fetch_add(1, SeqCst);
+    n + 1
+}
+
+#[channels_rpc::rpc_notification("tick", consumer = Ticking)]
+fn tick_notification(n: u32) {
+    TICK_NOTIFICATIONS.fetch_add(n as usize, SeqCst);
+}
+
+#[tokio::test]
+async fn a_batch_naming_one_method_many_times_reaches_each_handler() {
+    let app = Ticking::app();
+    let batch = r#"[
+        {"jsonrpc":"2.0","method":"tick","params":[1],"id":1},
+        {"jsonrpc":"2.0","method":"tick","params":[10]},
+        {"jsonrpc":"2.0","method":"tick","params":[2],"id":2},
+        {"jsonrpc":"2.0","method":"tock","params":[3],"id":3},
+        {"jsonrpc":"2.0","method":"tick","params":[4],"id":4},
+        {"jsonrpc":"2.0","method":"tick","params":[20]}
+    ]"#;
+    let text = send_on(&app, Transport::InProcess, batch).await.unwrap();
+    // A batch's answers may come in any order (the specification): by id.
+    let mut answers: Vec<Value> = serde_json::from_str(&text).unwrap();
+    answers.sort_by_key(|answer| answer["id"].as_u64());
+    assert_eq!(
+        Value::Array(answers),
+        json!([
+            {"jsonrpc": "2.0", "result": 2, "id": 1},
+            {"jsonrpc": "2.0", "result": 3, "id": 2},
+            {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "tock"}, "id": 3},
+            {"jsonrpc": "2.0", "result": 5, "id": 4},
+        ])
+    );
+    assert_eq!(TICK_CALLS.load(SeqCst), 3);
+    assert_eq!(
+        TICK_NOTIFICATIONS.load(SeqCst),
+        30,
+        "both notifications reached the handler"
+    );
+}

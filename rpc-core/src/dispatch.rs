@@ -204,8 +204,9 @@ impl Dispatcher {
         let mut out = BatchReply::with_capacity(entries.len());
         let mut calls = Vec::with_capacity(entries.len());
         let mut discovers = Vec::new();
+        let mut last = None;
         for entry in entries {
-            match self.prepare(connection, entry) {
+            match self.prepare_member(connection, entry, &mut last) {
                 Ok(call) => calls.push(call),
                 Err(Early::Now(answer)) => out.extend(answer),
                 Err(discover) => discovers.push(discover),
@@ -271,6 +272,20 @@ impl Dispatcher {
         connection: &'a Connection,
         entry: &Entry<'a>,
     ) -> Result<(&'static MethodEntry, Call<'a>), Early<'a>> {
+        self.prepare_member(connection, entry, &mut None)
+    }
+
+    /// [`prepare`](Self::prepare) for a batch member: `last` keeps the
+    /// method the previous member named, so that a batch calling one method
+    /// many times looks it up once.
+    #[allow(clippy::type_complexity)]
+    #[inline(always)]
+    fn prepare_member<'a, 'e>(
+        &'a self,
+        connection: &'a Connection,
+        entry: &'e Entry<'a>,
+        last: &mut Option<LastLookup<'e>>,
+    ) -> Result<(&'static MethodEntry, Call<'a>), Early<'a>> {
         let request = match entry {
             Entry::Request(request) => request,
             Entry::Invalid { version, id, error } => {
@@ -285,7 +300,18 @@ impl Dispatcher {
                 false => self.discover(request),
             });
         }
-        let Some(method) = self.table.lookup(&request.method, notification, transport) else {
+        let found = match *last {
+            Some(seen) if seen.notification == notification && seen.name == request.method => Some(seen.method),
+            _ => self.table.lookup(&request.method, notification, transport),
+        };
+        if let Some(method) = found {
+            *last = Some(LastLookup {
+                name: &request.method,
+                notification,
+                method,
+            });
+        }
+        let Some(method) = found else {
             return Err(Early::Now((!notification).then(|| {
                 response::error(
                     request.version,
@@ -306,6 +332,15 @@ impl Dispatcher {
         };
         Ok((method, call))
     }
+}
+
+/// The method a batch's previous member named (see
+/// [`Dispatcher::prepare_member`]); the transport is the same for every member.
+#[derive(Clone, Copy)]
+struct LastLookup<'e> {
+    name: &'e str,
+    notification: bool,
+    method: &'static MethodEntry,
 }
 
 /// What a request gets without a call of a method: an answer (an invalid
