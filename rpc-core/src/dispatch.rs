@@ -46,7 +46,7 @@ impl Dispatcher {
         }
     }
 
-    /// Sets the guard asked before every call's own (see [`guard`](crate::guard)).
+    /// Sets the guard asked before every call's own (see [`guard`]).
     pub fn set_guard(&mut self, guard: Option<GuardFn>) {
         self.guard = guard;
     }

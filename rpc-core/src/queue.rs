@@ -80,10 +80,10 @@ impl<T> Sender<T> {
         Ok(())
     }
 
-    /// Raises the queue's overflow flag and wakes the receiver, which finds
-    /// it with [`Queue::overflowed`]: what a sender does when the queue was
-    /// full and the receiver must act on it (close a slow connection, say);
-    /// every sender sees it in [`overflow_raised`](Self::overflow_raised).
+    /// Raises the queue's overflow flag and wakes the receiver: what a sender
+    /// does when the queue was full and the receiver must act on it (close a
+    /// slow connection, say). The receiver and every sender see the flag in
+    /// [`overflow_raised`](Self::overflow_raised).
     pub fn raise_overflow(&self) {
         self.0.overflowed.store(true, Ordering::Release);
         self.0.ready.wake();

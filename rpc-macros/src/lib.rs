@@ -2,8 +2,9 @@
 //! crate, which re-exports them; the generated code names only
 //! `::channels_rpc::__private`.
 //!
-//! Each macro parses its input into a model ([`model`]), checks it while
-//! collecting every error with its span, and expands it ([`expand`]).
+//! Each macro parses its input into a model (module `model`), checks it
+//! while collecting every error with its span, and expands it (module
+//! `expand`).
 
 mod consumer;
 mod expand;

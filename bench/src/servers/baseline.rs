@@ -5,7 +5,7 @@
 //! copied into the response, `echo` copies the bytes of its parameter, `add`
 //! parses two integers. On a WebSocket every message already read is answered
 //! and all replies leave in one write, and the read buffer is small (see
-//! [`READ_BUFFER_SIZE`]).
+//! `READ_BUFFER_SIZE`).
 //!
 //! It is not a JSON-RPC server (no notifications, no error handling beyond
 //! "method not found"); it only shows what the transport costs.
