@@ -33,9 +33,10 @@ fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result {
 /// A buffer of JSON text under construction that is UTF-8 at every step, so
 /// that it becomes a `String` without being scanned again.
 ///
-/// The invariant is kept by this module alone: the buffer is private, and
-/// every method appends UTF-8 (a `&str`, an ASCII byte, another `JsonBuf`, or
-/// the output of [`write_json`], see there). Nothing outside this module can
+/// The invariant is kept by this module alone: the buffer is private, every
+/// method that adds bytes appends UTF-8 (a `&str`, an ASCII byte, another
+/// `JsonBuf`, or the output of [`write_json`], see there), and the one that
+/// removes bytes, `clear`, removes them all. Nothing outside this module can
 /// reach the bytes mutably.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct JsonBuf(Vec<u8>);
@@ -127,8 +128,9 @@ impl JsonBuf {
         // what `write_json` writes, which is UTF-8 even on failure (its doc
         // says why; `JsonWriter` only ever appends `&str` runs split before an
         // ASCII byte, ASCII escapes and punctuation, and serde_json's
-        // `CompactFormatter` output for numbers, which is ASCII). No method
-        // removes bytes, so no cut can fall inside a character.
+        // `CompactFormatter` output for numbers, which is ASCII). The only
+        // method that removes bytes, `clear`, removes all of them, so no cut
+        // can fall inside a character.
         unsafe { String::from_utf8_unchecked(self.0) }
     }
 }

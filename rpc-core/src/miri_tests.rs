@@ -12,7 +12,9 @@
 //!   the consumer, the scope and the whole params injected (the injections go
 //!   through the `ref-cast` casts of `RpcContext` and `Params`);
 //! - `JsonBuf::into_string` (json_writer.rs), behind `Reply::into_text` and
-//!   the push of a notification, on text with escapes and multi-byte characters.
+//!   the push of a notification, on text with escapes and multi-byte
+//!   characters, in buffers written once and in the spare buffer a batch's
+//!   answers reuse (emptied by `JsonBuf::clear`).
 
 use std::future::IntoFuture;
 
@@ -246,6 +248,27 @@ fn miri_reply_text_keeps_escapes_and_multibyte_characters() {
     let input = format!(r#"{{"jsonrpc":"2.0","method":"echo","params":{{"text":"{long}"}},"id":1}}"#);
     let text = answer(&d, &conn, &input).expect("a reply");
     assert_eq!(text, format!(r#"{{"jsonrpc":"2.0","result":"{long}","id":1}}"#));
+}
+
+#[test]
+fn miri_sync_batch_reuses_one_buffer_for_multibyte_answers() {
+    let (d, conn) = (dispatcher(), connection());
+    let long = "ß✓".repeat(40);
+    let input = format!(
+        r#"[{{"jsonrpc":"2.0","method":"echo","params":["{long}"],"id":1}},
+            {{"jsonrpc":"2.0","method":"echo","params":["😀"],"id":2}},
+            {{"jsonrpc":"2.0","method":"subtract","params":[5,2],"id":3}}]"#
+    );
+    let text = answer(&d, &conn, &input).expect("a reply");
+    assert_eq!(
+        text,
+        format!(
+            r#"[{{"jsonrpc":"2.0","result":"{long}","id":1}},{{"jsonrpc":"2.0","result":"😀","id":2}},{{"jsonrpc":"2.0","result":3,"id":3}}]"#
+        )
+    );
+    // A single answer after the batch, in its own buffer.
+    let single = answer(&d, &conn, r#"{"jsonrpc":"2.0","method":"echo","params":["é"],"id":4}"#);
+    assert_eq!(single.as_deref(), Some(r#"{"jsonrpc":"2.0","result":"é","id":4}"#));
 }
 
 #[test]
